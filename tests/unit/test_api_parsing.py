@@ -1,0 +1,151 @@
+"""Request parsing rules of the API: shapes and types, before any trading rule."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from gateway.errors import ErrorCode, OrderError
+from gateway.model import OrderType, Side, TimeInForce
+from stateless_api import parsing
+
+
+def body(**over: object) -> dict[str, object]:
+    doc: dict[str, object] = {
+        "account": "A1",
+        "client_order_id": "c-1",
+        "symbol": "7203",
+        "side": "buy",
+        "type": "limit",
+        "quantity": 100,
+        "price": "2500.5",
+        "time_in_force": "day",
+    }
+    doc.update(over)
+    return {k: v for k, v in doc.items() if v is not ...}
+
+
+def field_of(doc: dict[str, object]) -> str | None:
+    with pytest.raises(OrderError) as info:
+        parsing.parse_new_order(doc)
+    assert info.value.code is ErrorCode.invalid_request
+    return info.value.field
+
+
+def test_full_body_parses_to_typed_request() -> None:
+    r = parsing.parse_new_order(body(venue="TSE"))
+    assert (r.side, r.type, r.time_in_force) == (Side.buy, OrderType.limit, TimeInForce.day)
+    assert r.price == Decimal("2500.5") and r.quantity == 100 and r.venue == "TSE"
+    assert r.when_closed == "hold"
+
+
+def test_time_in_force_defaults_to_day() -> None:
+    assert parsing.parse_new_order(body(time_in_force=...)).time_in_force is TimeInForce.day
+
+
+@pytest.mark.parametrize(
+    "name", ["account", "client_order_id", "symbol", "side", "type", "quantity"]
+)
+def test_missing_required_field_names_the_field(name: str) -> None:
+    assert field_of(body(**{name: ...})) == name
+
+
+def test_boolean_quantity_is_refused() -> None:
+    assert field_of(body(quantity=True)) == "quantity"
+
+
+def test_fractional_quantity_is_refused() -> None:
+    assert field_of(body(quantity=Decimal("100.5"))) == "quantity"
+
+
+def test_zero_quantity_is_refused() -> None:
+    assert field_of(body(quantity=0)) == "quantity"
+
+
+def test_unknown_side_is_refused() -> None:
+    assert field_of(body(side="short")) == "side"
+
+
+def test_unknown_field_is_refused() -> None:
+    assert field_of(body(colour="red")) == "colour"
+
+
+@pytest.mark.parametrize("price", ["NaN", "1e3", "-5", "0", "", "12.", "abc", True])
+def test_malformed_price_is_refused(price: object) -> None:
+    assert field_of(body(price=price)) == "price"
+
+
+def test_price_as_exact_json_number_is_accepted() -> None:
+    doc = parsing.parse_json_object(b'{"price": 2500.5}')
+    assert parsing.parse_price(doc["price"]) == Decimal("2500.5")
+
+
+def test_json_numbers_never_become_floats() -> None:
+    doc = parsing.parse_json_object(b'{"x": 0.1}')
+    assert isinstance(doc["x"], Decimal)
+
+
+def test_json_nan_constant_is_refused() -> None:
+    with pytest.raises(OrderError):
+        parsing.parse_json_object(b'{"price": NaN}')
+
+
+def test_non_object_json_body_is_refused() -> None:
+    with pytest.raises(OrderError):
+        parsing.parse_json_object(b"[1, 2]")
+
+
+def test_invalid_json_body_is_refused() -> None:
+    with pytest.raises(OrderError):
+        parsing.parse_json_object(b"{nope")
+
+
+def test_when_closed_accepts_only_hold_or_reject() -> None:
+    assert field_of(body(when_closed="later")) == "when_closed"
+
+
+def test_replace_needs_quantity_or_price() -> None:
+    with pytest.raises(OrderError):
+        parsing.parse_replace({})
+
+
+def test_replace_parses_new_price() -> None:
+    assert parsing.parse_replace({"price": "2501"}).price == Decimal("2501")
+
+
+def test_halt_all_takes_no_target() -> None:
+    with pytest.raises(OrderError) as info:
+        parsing.parse_halt({"scope": "all", "target": "A1"})
+    assert info.value.field == "target"
+
+
+def test_halt_account_needs_target() -> None:
+    with pytest.raises(OrderError) as info:
+        parsing.parse_halt({"scope": "account"})
+    assert info.value.field == "target"
+
+
+def test_list_query_defaults() -> None:
+    q = parsing.parse_list_query({"account": "A1"})
+    assert (q.status, q.limit, q.cursor) == ("all", parsing.DEFAULT_LIST_LIMIT, None)
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "x", str(parsing.MAX_LIST_LIMIT + 1)])
+def test_list_limit_out_of_range_is_refused(limit: str) -> None:
+    with pytest.raises(OrderError) as info:
+        parsing.parse_list_query({"account": "A1", "limit": limit})
+    assert info.value.field == "limit"
+
+
+@pytest.mark.parametrize(
+    ("content_type", "ok"),
+    [
+        ("application/json", True),
+        ("application/json; charset=utf-8", True),
+        ("text/plain", False),
+        (None, False),
+    ],
+)
+def test_only_json_media_type_is_accepted(content_type: str | None, ok: bool) -> None:
+    assert parsing.is_json_content_type(content_type) is ok
