@@ -1,0 +1,309 @@
+"""Pure mapping between FIX 4.4 application messages and the matching engine's commands and events.
+
+Inbound: a parsed ``simplefix.FixMessage`` (D, F, G, H) becomes a :mod:`model` command, or a
+:class:`MappingError` naming the OrdRejReason / CxlRejReason and the rule (the app answers it with
+a reject report, never a session-level Reject: the session layer's dictionary has already checked
+the message's form). Outbound: an engine event becomes the ordered ``(tag, value)`` body of an
+ExecutionReport (8) or OrderCancelReject (9), in the field order of FIX 4.4's message layouts.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from .model import (
+    CancelOrder,
+    CancelReject,
+    CxlRejReason,
+    CxlRejResponseTo,
+    ExecType,
+    ExecutionReport,
+    NewOrder,
+    OrdRejReason,
+    OrdStatus,
+    OrdType,
+    ReplaceOrder,
+    Side,
+    StatusRequest,
+    TimeInForce,
+)
+
+Command = NewOrder | CancelOrder | ReplaceOrder | StatusRequest
+Body = list[tuple[int, str]]
+
+_SIDES = {s.value: s for s in Side}
+_ORD_TYPES = {t.value: t for t in OrdType}
+_TIFS = {t.value: t for t in TimeInForce}
+
+
+class MappingError(ValueError):
+    """An application message the engine cannot take; ``reason`` is the FIX reject reason value."""
+
+    def __init__(self, reason: str, rule: str, text: str) -> None:
+        super().__init__(f"{rule}: {text}")
+        self.reason = reason
+        self.rule = rule
+        self.text = f"{rule}: {text}"
+
+
+def _get(msg: Any, tag: int) -> str | None:
+    value = msg.get(tag)
+    if value is None:
+        return None
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+def _need(msg: Any, tag: int, name: str, reason: str) -> str:
+    value = _get(msg, tag)
+    if value is None or value == "":
+        raise MappingError(reason, "missing_field", f"{name}({tag}) is required")
+    return value
+
+
+def _qty(value: str, reason: str) -> int:
+    try:
+        qty = Decimal(value)
+    except InvalidOperation:
+        raise MappingError(
+            reason, "bad_quantity", f"OrderQty(38) {value!r} is not a number"
+        ) from None
+    if qty != qty.to_integral_value() or qty <= 0:
+        raise MappingError(
+            OrdRejReason.INCORRECT_QUANTITY.value,
+            "quantity_not_multiple_of_unit",
+            f"OrderQty(38) {value} is not a positive whole number of shares",
+        )
+    return int(qty)
+
+
+def _price(value: str | None, reason: str) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise MappingError(reason, "bad_price", f"Price(44) {value!r} is not a number") from None
+    if not price.is_finite() or price <= 0:
+        raise MappingError(reason, "bad_price", f"Price(44) {value} must be positive")
+    return price
+
+
+def _side(value: str, reason: str) -> Side:
+    side = _SIDES.get(value)
+    if side is None:
+        raise MappingError(reason, "side_not_allowed", f"Side(54)={value} (only 1 buy, 2 sell)")
+    return side
+
+
+def _ord_type(value: str, reason: str) -> OrdType:
+    ord_type = _ORD_TYPES.get(value)
+    if ord_type is None:
+        raise MappingError(
+            OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC.value
+            if reason == OrdRejReason.OTHER.value
+            else reason,
+            "order_type_not_allowed",
+            f"OrdType(40)={value} (only 1 market, 2 limit)",
+        )
+    return ord_type
+
+
+def _tif(value: str | None, reason: str) -> TimeInForce:
+    if value is None or value == "":
+        return TimeInForce.DAY
+    tif = _TIFS.get(value)
+    if tif is None:
+        raise MappingError(
+            OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC.value
+            if reason == OrdRejReason.OTHER.value
+            else reason,
+            "time_in_force_not_allowed",
+            f"TimeInForce(59)={value} (0 day, 2 at the open, 3 IOC, 4 FOK, 7 at the close)",
+        )
+    return tif
+
+
+def poss_dup(msg: Any) -> bool:
+    """PossDupFlag(43)=Y in the header."""
+    return _get(msg, 43) == "Y"
+
+
+def decode(msg: Any, session: str) -> Command:
+    """The engine command for an inbound D, F, G or H; :class:`MappingError` if it cannot be."""
+    msg_type = _get(msg, 35)
+    if msg_type == "D":
+        bad = OrdRejReason.OTHER.value
+        return NewOrder(
+            session=session,
+            cl_ord_id=_need(msg, 11, "ClOrdID", bad),
+            symbol=_need(msg, 55, "Symbol", OrdRejReason.UNKNOWN_SYMBOL.value),
+            side=_side(_need(msg, 54, "Side", bad), bad),
+            ord_type=_ord_type(_need(msg, 40, "OrdType", bad), bad),
+            quantity=_qty(_need(msg, 38, "OrderQty", bad), bad),
+            price=_price(_get(msg, 44), bad),
+            time_in_force=_tif(_get(msg, 59), bad),
+            poss_dup=poss_dup(msg),
+            account=_get(msg, 1),
+        )
+    cxl = CxlRejReason.OTHER.value
+    if msg_type == "F":
+        side = _get(msg, 54)
+        return CancelOrder(
+            session=session,
+            cl_ord_id=_need(msg, 11, "ClOrdID", cxl),
+            orig_cl_ord_id=_need(msg, 41, "OrigClOrdID", cxl),
+            order_id=_get(msg, 37),
+            symbol=_get(msg, 55),
+            side=_SIDES.get(side) if side else None,
+        )
+    if msg_type == "G":
+        side = _get(msg, 54)
+        return ReplaceOrder(
+            session=session,
+            cl_ord_id=_need(msg, 11, "ClOrdID", cxl),
+            orig_cl_ord_id=_need(msg, 41, "OrigClOrdID", cxl),
+            quantity=_qty(_need(msg, 38, "OrderQty", cxl), cxl),
+            price=_price(_get(msg, 44), cxl),
+            order_id=_get(msg, 37),
+            ord_type=_ord_type(_get(msg, 40) or OrdType.LIMIT.value, cxl),
+            symbol=_get(msg, 55),
+            side=_SIDES.get(side) if side else None,
+        )
+    if msg_type == "H":
+        return StatusRequest(
+            session=session,
+            cl_ord_id=_need(msg, 11, "ClOrdID", OrdRejReason.UNKNOWN_ORDER.value),
+            order_id=_get(msg, 37),
+        )
+    raise MappingError(OrdRejReason.OTHER.value, "unsupported_message", f"MsgType(35)={msg_type}")
+
+
+# --- outbound ----------------------------------------------------------------------------
+
+
+def fix_time(at: datetime) -> str:
+    """UTCTimestamp with milliseconds: ``YYYYMMDD-HH:MM:SS.sss``."""
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC)
+    return f"{at:%Y%m%d-%H:%M:%S}.{at.microsecond // 1000:03d}"
+
+
+def fix_decimal(value: Decimal) -> str:
+    """A price on the wire: plain notation, no exponent, no trailing zeros (``1500``, ``0.5``)."""
+    text = format(value, "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def execution_report_body(er: ExecutionReport) -> Body:
+    """ExecutionReport (8) body fields in FIX 4.4 order."""
+    body: Body = [(37, er.order_id)]
+    if er.cl_ord_id:
+        body.append((11, er.cl_ord_id))
+    if er.orig_cl_ord_id:
+        body.append((41, er.orig_cl_ord_id))
+    body += [(17, er.exec_id), (150, str(er.exec_type)), (39, str(er.ord_status))]
+    if er.ord_rej_reason is not None:
+        body.append((103, str(er.ord_rej_reason)))
+    if er.account:
+        body.append((1, er.account))
+    body += [(55, er.symbol), (54, str(er.side))]
+    if er.order_qty:
+        body.append((38, str(er.order_qty)))
+    if er.ord_type:
+        body.append((40, str(er.ord_type)))
+    if er.price is not None:
+        body.append((44, fix_decimal(er.price)))
+    if er.time_in_force:
+        body.append((59, str(er.time_in_force)))
+    if er.exec_type == ExecType.TRADE:
+        body.append((32, str(er.last_qty)))
+        if er.last_px is not None:
+            body.append((31, fix_decimal(er.last_px)))
+    body += [
+        (151, str(er.leaves_qty)),
+        (14, str(er.cum_qty)),
+        (6, fix_decimal(er.avg_px)),
+        (60, fix_time(er.transact_time)),
+    ]
+    if er.text:
+        body.append((58, er.text))
+    return body
+
+
+def cancel_reject_body(cr: CancelReject) -> Body:
+    """OrderCancelReject (9) body fields in FIX 4.4 order."""
+    return [
+        (37, cr.order_id),
+        (11, cr.cl_ord_id),
+        (41, cr.orig_cl_ord_id),
+        (39, str(cr.ord_status)),
+        (60, fix_time(cr.transact_time)),
+        (434, str(cr.response_to)),
+        (102, str(cr.reason)),
+        (58, cr.text),
+    ]
+
+
+def event_message(event: ExecutionReport | CancelReject) -> tuple[str, Body]:
+    """``(MsgType, body)`` of the FIX message an engine event becomes."""
+    if isinstance(event, ExecutionReport):
+        return "8", execution_report_body(event)
+    return "9", cancel_reject_body(event)
+
+
+# --- rejects the app builds itself (before or around the engine) --------------------------
+
+
+def reject_report(
+    msg: Any, session: str, error: MappingError, exec_id: str, now: datetime
+) -> ExecutionReport | CancelReject:
+    """The answer to an inbound message that :func:`decode` (or the app's own checks) refused.
+
+    D and H get an ExecutionReport with OrdStatus=Rejected; F and G an OrderCancelReject. Fields
+    the message did carry are echoed as they came, so the peer can match the answer.
+    """
+    msg_type = _get(msg, 35)
+    cl_ord_id = _get(msg, 11) or "NONE"
+    if msg_type in ("F", "G"):
+        return CancelReject(
+            session=session,
+            order_id=_get(msg, 37) or "NONE",
+            cl_ord_id=cl_ord_id,
+            orig_cl_ord_id=_get(msg, 41) or "NONE",
+            ord_status=OrdStatus.REJECTED,
+            response_to=CxlRejResponseTo.CANCEL if msg_type == "F" else CxlRejResponseTo.REPLACE,
+            reason=CxlRejReason(error.reason)
+            if error.reason in CxlRejReason._value2member_map_
+            else CxlRejReason.OTHER,
+            text=error.text,
+            transact_time=now,
+        )
+    qty = _get(msg, 38) or "0"
+    return ExecutionReport(
+        session=session,
+        order_id="NONE",
+        cl_ord_id=cl_ord_id,
+        orig_cl_ord_id=None,
+        exec_id=exec_id,
+        exec_type=ExecType.ORDER_STATUS if msg_type == "H" else ExecType.REJECTED,
+        ord_status=OrdStatus.REJECTED,
+        symbol=_get(msg, 55) or "NONE",
+        side=_get(msg, 54) or "1",  # type: ignore[arg-type]  # echoed as it came
+        ord_type=_get(msg, 40) or "",  # type: ignore[arg-type]
+        time_in_force=_get(msg, 59) or "",  # type: ignore[arg-type]
+        order_qty=int(qty) if qty.isdigit() else 0,
+        price=None,
+        cum_qty=0,
+        leaves_qty=0,
+        avg_px=Decimal(0),
+        transact_time=now,
+        ord_rej_reason=OrdRejReason(error.reason)
+        if error.reason in OrdRejReason._value2member_map_
+        else OrdRejReason.OTHER,
+        text=error.text,
+        account=_get(msg, 1),
+    )
