@@ -1,9 +1,9 @@
 """Request parsing: JSON bodies and query strings to the gateway's typed requests.
 
-Pure functions. They check shape and types only (is ``quantity`` an integer, is ``side`` one
-of the sides); the trading rules (tick, unit, limits, venue, phase) belong to
-``gateway.validation``. Every failure is an ``OrderError(invalid_request)`` naming the field.
-Prices are read as ``Decimal`` from strings (or JSON numbers, parsed without a float).
+Pure functions. The body of a new order is parsed by ``gateway.validation.parse_new_order``
+(the core owns the field rules, shared with every other entry point); this module adds the
+HTTP side: JSON decoding without floats, media type, query strings, replace / halt bodies.
+Every failure is an ``OrderError`` naming the field.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
-from enum import Enum
-from typing import Any, TypeVar
+from decimal import Decimal
+from typing import Any
 
-from gateway import ids
+from gateway import ids, validation
 from gateway.errors import ErrorCode, OrderError
-from gateway.model import NewOrderRequest, OrderType, Side, TimeInForce
+from gateway.model import NewOrderRequest
 
 MAX_BODY_BYTES = 16 * 1024
 MAX_ID_LEN = 64
@@ -25,31 +24,11 @@ MAX_LIST_LIMIT = 500
 DEFAULT_LIST_LIMIT = 100
 
 _ID_RE = re.compile(r"^[A-Za-z0-9._:\-]{1,64}$")
-_SYMBOL_RE = re.compile(r"^[A-Za-z0-9]{1,12}$")
-_VENUE_RE = re.compile(r"^[A-Za-z0-9_\-]{1,16}$")
-_PRICE_RE = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,8})?$")
 
-NEW_ORDER_FIELDS = frozenset(
-    {
-        "account",
-        "client_order_id",
-        "symbol",
-        "side",
-        "type",
-        "quantity",
-        "price",
-        "time_in_force",
-        "venue",
-        "when_closed",
-    }
-)
 REPLACE_FIELDS = frozenset({"quantity", "price"})
 HALT_FIELDS = frozenset({"scope", "target", "cancel_open"})
 HALT_SCOPES = ("account", "venue", "all")
 LIST_STATUSES = ("open", "done", "all")
-WHEN_CLOSED = ("hold", "reject")
-
-E = TypeVar("E", bound=Enum)
 
 
 def invalid(field: str | None, message: str) -> OrderError:
@@ -87,92 +66,9 @@ def _reject_unknown(doc: dict[str, Any], allowed: frozenset[str]) -> None:
             raise invalid(key, f"unknown field {key!r}")
 
 
-def _string(doc: dict[str, Any], name: str, pattern: re.Pattern[str], what: str) -> str:
-    value = doc.get(name)
-    if value is None:
-        raise invalid(name, f"{name} is required")
-    if not isinstance(value, str) or not pattern.match(value):
-        raise invalid(name, f"{name} must be {what}")
-    return value
-
-
-def _enum(doc: dict[str, Any], name: str, enum: type[E], default: E | None = None) -> E:
-    value = doc.get(name)
-    if value is None:
-        if default is None:
-            raise invalid(name, f"{name} is required")
-        return default
-    choices = [m.value for m in enum]
-    if not isinstance(value, str) or value not in choices:
-        raise invalid(name, f"{name} must be one of {', '.join(choices)}")
-    return enum(value)
-
-
-def parse_quantity(value: Any, name: str = "quantity") -> int:
-    """A positive integer (``true`` and ``100.0`` are not quantities)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise invalid(name, f"{name} must be an integer")
-    if value <= 0:
-        raise invalid(name, f"{name} must be positive")
-    if value > 10**12:
-        raise invalid(name, f"{name} is too large")
-    return value
-
-
-def parse_price(value: Any, name: str = "price") -> Decimal | None:
-    """A positive decimal price from a string (``"2500.5"``) or an exact JSON number."""
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        raise invalid(name, f'{name} must be a decimal string such as "2500.5"')
-    if isinstance(value, int):
-        value = str(value)
-    elif isinstance(value, Decimal):
-        value = format(value, "f")
-    if not isinstance(value, str) or not _PRICE_RE.match(value):
-        raise invalid(name, f'{name} must be a decimal string such as "2500.5"')
-    try:
-        price = Decimal(value)
-    except InvalidOperation:
-        raise invalid(name, f"{name} is not a decimal number") from None
-    if price <= 0:
-        raise invalid(name, f"{name} must be positive")
-    return price
-
-
 def parse_new_order(doc: dict[str, Any]) -> NewOrderRequest:
-    """The body of ``POST /v1/orders``."""
-    _reject_unknown(doc, NEW_ORDER_FIELDS)
-    account = _string(doc, "account", _ID_RE, "an account id (1-64 of A-Z a-z 0-9 . _ : -)")
-    client_order_id = _string(
-        doc, "client_order_id", _ID_RE, "1-64 characters of A-Z a-z 0-9 . _ : -"
-    )
-    symbol = _string(doc, "symbol", _SYMBOL_RE, 'a symbol code such as "7203"')
-    side = _enum(doc, "side", Side)
-    order_type = _enum(doc, "type", OrderType)
-    if "quantity" not in doc:
-        raise invalid("quantity", "quantity is required")
-    quantity = parse_quantity(doc["quantity"])
-    price = parse_price(doc.get("price"))
-    tif = _enum(doc, "time_in_force", TimeInForce, TimeInForce("day"))
-    venue = doc.get("venue")
-    if venue is not None and (not isinstance(venue, str) or not _VENUE_RE.match(venue)):
-        raise invalid("venue", 'venue must be a venue code such as "TSE"')
-    when_closed = doc.get("when_closed", "hold")
-    if when_closed not in WHEN_CLOSED:
-        raise invalid("when_closed", "when_closed must be hold or reject")
-    return NewOrderRequest(
-        account=account,
-        client_order_id=client_order_id,
-        symbol=symbol,
-        side=side,
-        type=order_type,
-        quantity=quantity,
-        price=price,
-        time_in_force=tif,
-        venue=venue,
-        when_closed=when_closed,
-    )
+    """The body of ``POST /v1/orders`` (the gateway core owns the field rules)."""
+    return validation.parse_new_order(doc)
 
 
 @dataclass(frozen=True)
@@ -184,11 +80,10 @@ class ReplaceRequest:
 def parse_replace(doc: dict[str, Any]) -> ReplaceRequest:
     """The body of ``PATCH /v1/orders/{id}``: a new quantity and/or a new price."""
     _reject_unknown(doc, REPLACE_FIELDS)
-    quantity = parse_quantity(doc["quantity"]) if doc.get("quantity") is not None else None
-    price = parse_price(doc.get("price"))
-    if quantity is None and price is None:
-        raise invalid(None, "give a new quantity, a new price, or both")
-    return ReplaceRequest(quantity, price)
+    raw_quantity = doc.get("quantity")
+    quantity = validation.parse_quantity(raw_quantity) if raw_quantity is not None else None
+    # Neither given: the gateway answers replace_no_change.
+    return ReplaceRequest(quantity, validation.parse_price(doc.get("price")))
 
 
 @dataclass(frozen=True)
