@@ -23,6 +23,7 @@ The file is TOML (stdlib ``tomllib``)::
     Password = "secret"          # the Logon must carry it (tag 554); omit to accept any
     ResetOnLogon = "Y"           # any other QuickFIX-named setting, as a string, number or bool
     cancel_on_disconnect = true  # behaviour keys are lower case
+    heartbeat_check = true       # TestRequest a silent peer, disconnect if it stays silent
     self_trade_prevention = false
     max_order_value = "100000000"        # yen per order; omit for no limit
     max_value_per_second = "1000000000"  # yen per rolling second; omit for no limit
@@ -59,6 +60,7 @@ class SessionConfig:
     username: str | None = None
     cancel_on_disconnect: bool = False
     self_trade_prevention: bool = False
+    heartbeat_check: bool = False
     max_order_value: Decimal | None = None
     max_value_per_second: Decimal | None = None
     symbols: tuple[str, ...] | None = None
@@ -102,6 +104,7 @@ _SIM_KEYS: dict[str, type | tuple[type, ...]] = {
 }
 _BEHAVIOUR_KEYS = {
     "cancel_on_disconnect",
+    "heartbeat_check",
     "self_trade_prevention",
     "max_order_value",
     "max_value_per_second",
@@ -167,7 +170,7 @@ def parse_session(where: str, table: Any, defaults: dict[str, SettingValue]) -> 
     for key, value in (("Password", password), ("Username", username)):
         if value is not None and not isinstance(value, str):
             raise ConfigError(f"{where}: {key} must be a string")
-    for key in ("cancel_on_disconnect", "self_trade_prevention"):
+    for key in ("cancel_on_disconnect", "self_trade_prevention", "heartbeat_check"):
         if key in behaviour:
             _check_type(where, key, behaviour[key], bool)
     symbols = behaviour.get("symbols")
@@ -183,6 +186,7 @@ def parse_session(where: str, table: Any, defaults: dict[str, SettingValue]) -> 
         username=username if isinstance(username, str) else None,
         cancel_on_disconnect=bool(behaviour.get("cancel_on_disconnect", False)),
         self_trade_prevention=bool(behaviour.get("self_trade_prevention", False)),
+        heartbeat_check=bool(behaviour.get("heartbeat_check", False)),
         max_order_value=(
             _money(where, "max_order_value", behaviour["max_order_value"])
             if "max_order_value" in behaviour
