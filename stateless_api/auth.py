@@ -25,9 +25,11 @@ from typing import Any
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
+from gateway.config import DEV_JWT_SECRET
+
 #: Built-in development secret: shared by ``ordergate api`` and ``ordergate token`` when no
-#: secret is configured. Never valid in production.
-DEV_SECRET = "ordergate-development-secret-not-for-production"
+#: secret is configured (defined by ``gateway.config``). Never valid in production.
+DEV_SECRET = DEV_JWT_SECRET
 
 SCOPES = ("trade", "read", "ops")
 DEFAULT_TOKEN_SCOPES = ("trade", "read")

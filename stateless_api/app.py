@@ -1,0 +1,389 @@
+"""The Starlette application: thin routes over ``gateway.orders.OrderGateway``.
+
+Each route parses, authorises, calls ONE gateway function and shapes the answer. No Redis
+command appears here. Errors from the gateway carry a stable code that
+``stateless_api.errors`` turns into a status.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket
+
+from gateway.errors import OrderError
+
+from . import errors, parsing
+from .auth import AuthError, Principal, TokenVerifier, bearer_token
+from .metrics import Metrics
+from .openapi import DOCS_HTML, openapi_document
+from .presenters import order_json, symbol_json, tokyo_today, trail_json
+from .stream import sse_response, websocket_session
+
+log = logging.getLogger("ordergate.api")
+
+Handler = Callable[[Request, Principal | None], Awaitable[Response]]
+
+
+@dataclass
+class ApiContext:
+    """What the routes share: the gateway, reference data, token checking, metrics."""
+
+    gateway: Any  # gateway.orders.OrderGateway
+    refdata: Any  # gateway.refdata.ReferenceData
+    verifier: TokenVerifier
+    environment: str = "development"
+    process: str = "api"
+    metrics: Metrics = field(default_factory=Metrics)
+    clock: Callable[[], Any] | None = None
+    ready: bool = False
+    started_at: float = field(default_factory=time.time)
+
+
+class ApiError(Exception):
+    """An HTTP-level refusal (auth, body, media type) with a stable code."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, separators=(",", ":")),
+        status_code=status,
+        media_type="application/json",
+    )
+
+
+def ctx_of(request: Request | WebSocket) -> ApiContext:
+    ctx: ApiContext = request.app.state.ctx
+    return ctx
+
+
+async def authenticate(request: Request | WebSocket, scope: str) -> Principal:
+    ctx = ctx_of(request)
+    token = bearer_token(request.headers.get("authorization"))
+    principal = await ctx.verifier.verify(token)
+    if not principal.has_scope(scope):
+        raise ApiError(errors.INSUFFICIENT_SCOPE, f"this call needs the '{scope}' scope")
+    return principal
+
+
+async def read_json(request: Request) -> dict[str, Any]:
+    """The JSON object body, within the size limit and of the JSON media type."""
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > parsing.MAX_BODY_BYTES:
+        raise ApiError(errors.BODY_TOO_LARGE, f"body exceeds {parsing.MAX_BODY_BYTES} bytes")
+    if not parsing.is_json_content_type(request.headers.get("content-type")):
+        raise ApiError(errors.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > parsing.MAX_BODY_BYTES:
+            raise ApiError(errors.BODY_TOO_LARGE, f"body exceeds {parsing.MAX_BODY_BYTES} bytes")
+        chunks.append(chunk)
+    return parsing.parse_json_object(b"".join(chunks))
+
+
+def endpoint(
+    name: str, scope: str | None
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Wrap a handler: authenticate for ``scope``, map errors to answers, record metrics."""
+
+    def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            started = time.perf_counter()
+            try:
+                principal = await authenticate(request, scope) if scope else None
+                response = await fn(request, principal)
+            except OrderError as exc:
+                code = exc.code.value if hasattr(exc.code, "value") else str(exc.code)
+                response = errors.error_response(
+                    code, exc.message, exc.field, retry_after=exc.retry_after
+                )
+                if name == "submit":
+                    ctx_of(request).metrics.order_outcome(code)
+            except AuthError as exc:
+                response = errors.error_response(errors.UNAUTHORIZED, str(exc))
+            except ApiError as exc:
+                response = errors.error_response(exc.code, exc.message, exc.field)
+            ctx_of(request).metrics.observe(
+                request.method, name, response.status_code, time.perf_counter() - started
+            )
+            return response
+
+        run.__name__ = fn.__name__
+        return run
+
+    return wrap
+
+
+# --- orders -------------------------------------------------------------------------------
+
+
+@endpoint("submit", "trade")
+async def submit_order(request: Request, principal: Principal | None) -> Response:
+    assert principal is not None
+    body = await read_json(request)
+    order_request = parsing.parse_new_order(body)
+    if order_request.account not in principal.accounts:
+        raise ApiError(
+            errors.FORBIDDEN_ACCOUNT,
+            f"the token does not grant account {order_request.account!r}",
+            "account",
+        )
+    ctx = ctx_of(request)
+    outcome = await ctx.gateway.submit(order_request, process=ctx.process)
+    ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
+    return _json(order_json(outcome.order), 202 if outcome.created else 200)
+
+
+def _order_id(request: Request) -> str:
+    order_id: str = request.path_params["order_id"]
+    if not parsing.is_order_id(order_id):
+        # Same answer as an unknown id: the shape of an id reveals nothing either.
+        raise OrderError(_code("order_not_found"), "no such order", "order_id")
+    return order_id
+
+
+def _code(name: str) -> Any:
+    from gateway.errors import ErrorCode
+
+    return ErrorCode(name)
+
+
+@endpoint("get_order", "read")
+async def get_order(request: Request, principal: Principal | None) -> Response:
+    assert principal is not None
+    order = await ctx_of(request).gateway.get(_order_id(request), accounts=set(principal.accounts))
+    return _json(order_json(order))
+
+
+@endpoint("cancel", "trade")
+async def cancel_order(request: Request, principal: Principal | None) -> Response:
+    assert principal is not None
+    order = await ctx_of(request).gateway.cancel(
+        _order_id(request), accounts=set(principal.accounts)
+    )
+    return _json(order_json(order), 202)
+
+
+@endpoint("replace", "trade")
+async def replace_order(request: Request, principal: Principal | None) -> Response:
+    assert principal is not None
+    order_id = _order_id(request)
+    change = parsing.parse_replace(await read_json(request))
+    order = await ctx_of(request).gateway.replace(
+        order_id, change.quantity, change.price, accounts=set(principal.accounts)
+    )
+    return _json(order_json(order), 202)
+
+
+@endpoint("list_orders", "read")
+async def list_orders(request: Request, principal: Principal | None) -> Response:
+    assert principal is not None
+    query = parsing.parse_list_query(dict(request.query_params))
+    if query.account not in principal.accounts:
+        raise ApiError(
+            errors.FORBIDDEN_ACCOUNT,
+            f"the token does not grant account {query.account!r}",
+            "account",
+        )
+    orders, next_cursor = await ctx_of(request).gateway.list_orders(
+        query.account, query.status, query.limit, query.cursor
+    )
+    return _json({"orders": [order_json(o) for o in orders], "next_cursor": next_cursor})
+
+
+@endpoint("trail", "read")
+async def order_trail(request: Request, principal: Principal | None) -> Response:
+    assert principal is not None
+    order_id = _order_id(request)
+    steps = await ctx_of(request).gateway.trail(order_id, accounts=set(principal.accounts))
+    return _json(trail_json(order_id, steps))
+
+
+# --- reference data -------------------------------------------------------------------------
+
+
+def _today(ctx: ApiContext) -> Any:
+    return tokyo_today(ctx.clock() if ctx.clock else None)
+
+
+@endpoint("symbols", "read")
+async def list_symbols(request: Request, principal: Principal | None) -> Response:
+    ctx = ctx_of(request)
+    today = _today(ctx)
+    return _json({"symbols": [symbol_json(s, today) for s in ctx.refdata.all()]})
+
+
+@endpoint("symbol", "read")
+async def get_symbol(request: Request, principal: Principal | None) -> Response:
+    ctx = ctx_of(request)
+    symbol = ctx.refdata.get(request.path_params["symbol"])
+    if symbol is None:
+        raise OrderError(_code("unknown_symbol"), "no such symbol", "symbol")
+    return _json(symbol_json(symbol, _today(ctx)))
+
+
+# --- live updates ---------------------------------------------------------------------------
+
+
+@endpoint("stream", "read")
+async def stream(request: Request, principal: Principal | None) -> Response:
+    assert principal is not None
+    accounts = _stream_accounts(principal, request.query_params.get("account"))
+    last_id = request.headers.get("last-event-id") or request.query_params.get("last_event_id")
+    return sse_response(ctx_of(request), accounts, last_id or None)
+
+
+def _stream_accounts(principal: Principal, wanted: str | None) -> set[str]:
+    if wanted is None or wanted == "":
+        return set(principal.accounts)
+    if wanted not in principal.accounts:
+        raise ApiError(
+            errors.FORBIDDEN_ACCOUNT, f"the token does not grant account {wanted!r}", "account"
+        )
+    return {wanted}
+
+
+async def ws_endpoint(websocket: WebSocket) -> None:
+    """``/v1/ws``: the token comes in the Authorization header or ``?access_token=``."""
+    ctx = ctx_of(websocket)
+    try:
+        header = websocket.headers.get("authorization")
+        if header is None and websocket.query_params.get("access_token"):
+            header = "Bearer " + websocket.query_params["access_token"]
+        token = bearer_token(header)
+        principal = await ctx.verifier.verify(token)
+        if not principal.has_scope("read"):
+            raise ApiError(errors.INSUFFICIENT_SCOPE, "this call needs the 'read' scope")
+        accounts = _stream_accounts(principal, websocket.query_params.get("account"))
+    except AuthError as exc:
+        await websocket.send_denial_response(errors.error_response(errors.UNAUTHORIZED, str(exc)))
+        return
+    except ApiError as exc:
+        await websocket.send_denial_response(
+            errors.error_response(exc.code, exc.message, exc.field)
+        )
+        return
+    last_id = websocket.query_params.get("last_event_id") or None
+    await websocket_session(ctx, websocket, accounts, last_id)
+
+
+# --- admin (ops) ---------------------------------------------------------------------------
+
+
+@endpoint("halt", "ops")
+async def halt(request: Request, principal: Principal | None) -> Response:
+    change = parsing.parse_halt(await read_json(request))
+    result = await ctx_of(request).gateway.halt(change.scope, change.target, change.cancel_open)
+    return _json(_halt_json("halted", change.scope, change.target, result))
+
+
+@endpoint("resume", "ops")
+async def resume(request: Request, principal: Principal | None) -> Response:
+    change = parsing.parse_halt(await read_json(request), resume=True)
+    result = await ctx_of(request).gateway.resume(change.scope, change.target)
+    return _json(_halt_json("resumed", change.scope, change.target, result))
+
+
+def _halt_json(state: str, scope: str, target: str | None, result: Any) -> dict[str, Any]:
+    canceled = result if isinstance(result, int) else 0
+    return {"state": state, "scope": scope, "target": target, "canceled": canceled}
+
+
+# --- health, metrics, docs -------------------------------------------------------------------
+
+
+@endpoint("healthz", None)
+async def healthz(request: Request, principal: Principal | None) -> Response:
+    ctx = ctx_of(request)
+    return _json({"status": "ok", "environment": ctx.environment, "process": ctx.process})
+
+
+@endpoint("readyz", None)
+async def readyz(request: Request, principal: Principal | None) -> Response:
+    ctx = ctx_of(request)
+    try:
+        redis_ok = bool(await ctx.gateway.ping())
+    except OrderError:
+        redis_ok = False
+    ready = redis_ok and ctx.ready
+    body = {"ready": ready, "redis": redis_ok, "scripts_loaded": ctx.ready}
+    return _json(body, 200 if ready else 503)
+
+
+async def metrics(request: Request) -> Response:
+    return Response(ctx_of(request).metrics.render(), media_type="text/plain; version=0.0.4")
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(openapi_document())
+
+
+async def docs(request: Request) -> Response:
+    return HTMLResponse(DOCS_HTML)
+
+
+# --- application ---------------------------------------------------------------------------
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return errors.error_response(errors.METHOD_NOT_ALLOWED, "method not allowed")
+    if exc.status_code == 404:
+        return errors.error_response(errors.NOT_FOUND, "no such route")
+    return errors.error_response("http_error", str(exc.detail), status=exc.status_code)
+
+
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return errors.error_response(errors.INTERNAL, "internal error")
+
+
+ROUTES = [
+    Route("/v1/orders", submit_order, methods=["POST"]),
+    Route("/v1/orders", list_orders, methods=["GET"]),
+    Route("/v1/orders/{order_id}", get_order, methods=["GET"]),
+    Route("/v1/orders/{order_id}", cancel_order, methods=["DELETE"]),
+    Route("/v1/orders/{order_id}", replace_order, methods=["PATCH"]),
+    Route("/v1/orders/{order_id}/trail", order_trail, methods=["GET"]),
+    Route("/v1/symbols", list_symbols, methods=["GET"]),
+    Route("/v1/symbols/{symbol}", get_symbol, methods=["GET"]),
+    Route("/v1/stream", stream, methods=["GET"]),
+    WebSocketRoute("/v1/ws", ws_endpoint),
+    Route("/v1/admin/halt", halt, methods=["POST"]),
+    Route("/v1/admin/resume", resume, methods=["POST"]),
+    Route("/healthz", healthz, methods=["GET"]),
+    Route("/readyz", readyz, methods=["GET"]),
+    Route("/metrics", metrics, methods=["GET"]),
+    Route("/openapi.json", openapi_json, methods=["GET"]),
+    Route("/docs", docs, methods=["GET"]),
+]
+
+
+def build_app(ctx: ApiContext, lifespan: Any = None) -> Starlette:
+    """The ASGI app over a prepared context (the server module builds the context)."""
+    app = Starlette(
+        routes=ROUTES,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _internal_error},
+    )
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,121 @@
+"""Process start-up: settings, Redis client, gateway, the app, uvicorn (uvloop + httptools).
+
+``app_from_env`` is the uvicorn factory (``--workers N`` starts N such processes, each building
+its own context). After start-up the process freezes the objects it has allocated so far
+(``gc.freeze``) and raises the collection threshold: the garbage collector then has little to
+walk on the hot path, which removes the tail latency a full collection causes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from starlette.applications import Starlette
+
+from gateway.errors import OrderError
+
+from .app import ApiContext, build_app
+from .auth import TokenVerifier, check_production_safety
+from .settings import ApiSettings, load_settings
+
+log = logging.getLogger("ordergate.api")
+
+ENV_CONFIG = "ORDERGATE_API_CONFIG"
+ENV_REDIS = "ORDERGATE_API_REDIS"
+ENV_CLUSTER = "ORDERGATE_API_REDIS_CLUSTER"
+GC_THRESHOLD = (50_000, 50, 100)
+READY_RETRY_SECONDS = 0.5
+
+
+def process_name() -> str:
+    return f"api@{socket.gethostname()}:{os.getpid()}"
+
+
+def connect_redis(url: str, cluster: bool) -> Any:
+    """A redis-py asyncio client (a cluster client when ``cluster``; any node's URL will do)."""
+    if cluster:
+        from redis.asyncio.cluster import RedisCluster
+
+        return RedisCluster.from_url(url)
+    import redis.asyncio as aioredis
+
+    return aioredis.Redis.from_url(url)
+
+
+def build_context(
+    settings: ApiSettings, redis_url: str, cluster: bool = False
+) -> tuple[ApiContext, Any]:
+    from gateway.orders import OrderGateway
+
+    from gateway.refdata import ReferenceData
+
+    check_production_safety(settings.environment, settings.auth)
+    redis = connect_redis(redis_url, cluster or settings.redis_cluster)
+    refdata = ReferenceData.load()
+    gateway = OrderGateway(redis, settings.gateway_config, refdata)
+    ctx = ApiContext(
+        gateway=gateway,
+        refdata=refdata,
+        verifier=TokenVerifier(settings.auth),
+        environment=settings.environment,
+        process=process_name(),
+    )
+    return ctx, redis
+
+
+async def _load_scripts_until_ready(ctx: ApiContext) -> None:
+    """Keep trying until Redis answers; ``/readyz`` says 503 meanwhile."""
+    while True:
+        try:
+            await ctx.gateway.load_scripts()
+            ctx.ready = True
+            log.info("scripts loaded; ready")
+            return
+        except (OrderError, OSError, ConnectionError) as exc:
+            log.warning("not ready yet: %s", exc)
+        except Exception as exc:  # redis-py raises its own ConnectionError family
+            log.warning("not ready yet: %s", exc)
+        await asyncio.sleep(READY_RETRY_SECONDS)
+
+
+def create_app(settings: ApiSettings, redis_url: str, cluster: bool = False) -> Starlette:
+    ctx, redis = build_context(settings, redis_url, cluster)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if ctx.verifier.jwks is not None:
+            try:
+                await ctx.verifier.jwks.refresh()
+            except OSError as exc:
+                log.warning("JWKS not reachable at start-up (%s); will retry on demand", exc)
+        loader = asyncio.create_task(_load_scripts_until_ready(ctx))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.shield(loader), 5.0)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLD)
+        log.info("%s serving (environment %s)", ctx.process, ctx.environment)
+        try:
+            yield
+        finally:
+            loader.cancel()
+            with contextlib.suppress(Exception):
+                await redis.aclose()
+
+    return build_app(ctx, lifespan=lifespan)
+
+
+def app_from_env() -> Starlette:
+    """uvicorn factory: settings from the environment the CLI prepared."""
+    settings = load_settings(os.environ.get(ENV_CONFIG) or None)
+    redis_url = os.environ.get(ENV_REDIS) or settings.redis_url
+    cluster = os.environ.get(ENV_CLUSTER) == "1"
+    return create_app(settings, redis_url, cluster)

@@ -1,0 +1,94 @@
+"""Run ``ordergate api`` as a real process on a free port, for end-to-end tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from .procs import free_port, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDERGATE = [sys.executable, "-m", "gateway.cli"]
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@dataclass
+class ApiProcess:
+    """One ``ordergate api`` process. ``url`` is its base URL; stopped by PID."""
+
+    redis_url: str
+    config: str | None = None
+    extra: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    cpu: int | None = None  # pin to this core with taskset (benchmarks)
+    proc: subprocess.Popen[bytes] | None = None
+    log_path: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [*ORDERGATE, "api", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += ["--redis", self.redis_url]
+        if self.config:
+            cmd += ["--config", self.config]
+        cmd += self.extra
+        if self.cpu is not None:
+            cmd = ["taskset", "-c", str(self.cpu), *cmd]
+        return cmd
+
+    def start(self, wait_ready: bool = True, timeout: float = 20.0) -> ApiProcess:
+        if not self.port:
+            self.port = free_port()
+        fd, self.log_path = tempfile.mkstemp(prefix="og-api-", suffix=".log")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
+        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        self.proc = subprocess.Popen(
+            self.command(), stdout=fd, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT)
+        )
+        os.close(fd)
+        if wait_ready:
+            try:
+                wait_until(
+                    lambda: self.exited() or _ready(self.url), timeout, f"API on port {self.port}"
+                )
+            except TimeoutError:
+                self.stop()
+                raise RuntimeError(f"API did not become ready:\n{self.log()}") from None
+            if self.exited():
+                raise RuntimeError(f"API exited:\n{self.log()}")
+        return self
+
+    def exited(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+    def log(self) -> str:
+        try:
+            return Path(self.log_path).read_text(errors="replace")[-5000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
