@@ -1,0 +1,116 @@
+"""What the engine needs to know about a symbol: base price, daily limits, tick, trading unit.
+
+The TSE tables are not repeated here: :func:`from_reference_data` builds instruments from the
+gateway's reference data and market rules (``gateway/refdata.py``, ``gateway/market_rules.py`` and
+the dated data files in ``gateway/data/``), the same files the gateway validates against.
+:class:`Instrument` can also be built directly (a test, or a venue without those files).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(slots=True)
+class Instrument:
+    """One symbol's rules for one trading day.
+
+    ``tick_of(price)`` gives the tick size that applies at ``price`` (TOPIX500 or other table,
+    already chosen). Ticks are cached per price: the hot path calls :meth:`on_tick` per order.
+    """
+
+    symbol: str
+    base_price: Decimal
+    lower_limit: Decimal
+    upper_limit: Decimal
+    tick_of: Callable[[Decimal], Decimal]
+    unit: int = 100
+    topix500: bool = False
+    name: str = ""
+    _ticks: dict[Decimal, bool] = field(default_factory=dict, repr=False)
+
+    def on_tick(self, price: Decimal) -> bool:
+        ok = self._ticks.get(price)
+        if ok is None:
+            ok = price % self.tick_of(price) == 0
+            if len(self._ticks) < 100_000:
+                self._ticks[price] = ok
+        return ok
+
+    def within_limits(self, price: Decimal) -> bool:
+        return self.lower_limit <= price <= self.upper_limit
+
+    def tick_above(self, price: Decimal) -> Decimal:
+        """The next valid price above ``price`` (``price`` on tick). Band bounds are inclusive,
+        so at a bound the band above has a wider tick."""
+        up = price + self.tick_of(price)
+        wider = self.tick_of(up)
+        return up if up % wider == 0 else price + wider
+
+    def tick_below(self, price: Decimal) -> Decimal:
+        """The next valid price below ``price`` (``price`` on tick)."""
+        return price - self.tick_of(price)
+
+
+class Instruments:
+    """The symbols a venue trades, by code."""
+
+    def __init__(self, instruments: Iterable[Instrument] = ()):
+        self._by_symbol = {i.symbol: i for i in instruments}
+
+    def get(self, symbol: str) -> Instrument | None:
+        return self._by_symbol.get(symbol)
+
+    def __iter__(self) -> Iterator[Instrument]:
+        return iter(self._by_symbol.values())
+
+    def __len__(self) -> int:
+        return len(self._by_symbol)
+
+    def add(self, instrument: Instrument) -> None:
+        self._by_symbol[instrument.symbol] = instrument
+
+
+def uniform_tick(tick: Decimal) -> Callable[[Decimal], Decimal]:
+    """A tick function with one tick size at every price (tests, simple venues)."""
+    return lambda _price: tick
+
+
+def from_reference_data(
+    path: str | None = None, *, on: date | None = None, venue: str | None = None
+) -> Instruments:
+    """Instruments from the gateway's reference data file (default: the shipped one) and market
+    rules. ``venue`` keeps only the symbols listed on that venue; ``on`` picks the dated rules."""
+    from gateway import market_rules  # imported here: gateway/ may land after this module
+    from gateway.refdata import ReferenceData
+
+    day = on or date.today()
+    refdata = ReferenceData.load(path)
+    out = Instruments()
+    for sym in refdata.all():
+        if venue is not None and sym.venues and venue not in sym.venues:
+            continue
+        lower, upper = market_rules.daily_limits(sym.base_price)
+        topix = sym.topix500
+
+        def tick_of(price: Decimal, _topix: bool = topix) -> Decimal:
+            return market_rules.tick_size(price, _topix, day)
+
+        out.add(
+            Instrument(
+                symbol=sym.code,
+                base_price=sym.base_price,
+                lower_limit=lower,
+                upper_limit=upper,
+                tick_of=tick_of,
+                unit=market_rules.trading_unit(day)
+                if hasattr(market_rules, "trading_unit")
+                else 100,
+                topix500=topix,
+                name=getattr(sym, "name", ""),
+            )
+        )
+    return out
