@@ -1,2 +1,1 @@
-"""The exchange simulator: a pure matching engine with TSE rules and market phases
-(:mod:`.engine`), and the FIX acceptor process with its control API built on it."""
+"""Exchange simulator: a FIX 4.4 acceptor over a TSE-rules matching engine, with ops control."""
