@@ -51,8 +51,19 @@ def account(p: int, account_id: str) -> str:
 
 
 def account_orders(p: int, account_id: str) -> str:
-    """Sorted set: the account's order ids by creation time (for listing and paging)."""
+    """Sorted set (all scores 0, ordered by id = by creation time): the account's order ids,
+    for listing and cursor paging with ZRANGE BYLEX."""
     return f"{tag(p)}:acctorders:{account_id}"
+
+
+def account_open(p: int, account_id: str) -> str:
+    """Sorted set (all scores 0, ordered by id = by time): the account's open order ids."""
+    return f"{tag(p)}:acctopen:{account_id}"
+
+
+def open_orders(p: int) -> str:
+    """Sorted set (all scores 0, ordered by id): open order ids of the partition (kill switch)."""
+    return f"{tag(p)}:open"
 
 
 def events(p: int) -> str:

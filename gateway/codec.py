@@ -1,0 +1,162 @@
+"""The versioned msgpack wire format of commands (API -> connector) and events (-> push, archive).
+
+A stream entry carries one field, ``m``, whose value is a msgpack map with ``v`` (format version)
+and ``k`` (kind). Decoders accept any version up to ``VERSION`` and ignore unknown keys, so a new
+field is a compatible change; an incompatible change bumps ``VERSION``. Prices are strings,
+quantities integers. Events are also written by the Lua scripts (``cmsgpack``) in this format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgpack
+
+from gateway.model import PX_SCALE
+
+VERSION = 1
+FIELD = "m"  # the one field of a stream entry
+
+
+class CodecError(ValueError):
+    """Bytes that are not a command / event this version understands."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewOrderCommand:
+    order_id: str
+    account: str
+    client_order_id: str
+    symbol: str
+    side: str
+    type: str
+    quantity: int
+    price: str | None
+    time_in_force: str
+    venue: str
+    at: str
+    kind: str = "new"
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCommand:
+    order_id: str
+    account: str
+    symbol: str
+    side: str
+    quantity: int
+    venue: str
+    at: str
+    kind: str = "cancel"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplaceCommand:
+    order_id: str
+    account: str
+    symbol: str
+    side: str
+    type: str
+    quantity: int
+    price: str | None
+    time_in_force: str
+    venue: str
+    at: str
+    kind: str = "replace"
+
+
+Command = NewOrderCommand | CancelCommand | ReplaceCommand
+_COMMANDS: dict[str, type[NewOrderCommand] | type[CancelCommand] | type[ReplaceCommand]] = {
+    "new": NewOrderCommand,
+    "cancel": CancelCommand,
+    "replace": ReplaceCommand,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """An order changed: the event the push channels and the archive see."""
+
+    order_id: str
+    account: str
+    symbol: str
+    side: str
+    status: str
+    event: str
+    quantity: int
+    price: str | None
+    cum_qty: int
+    leaves_qty: int
+    avg_px: str
+    at: str
+    last_qty: int = 0
+    last_px: str | None = None
+    exec_id: str | None = None
+    reason: str | None = None
+    kind: str = "order"
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "kind"}
+
+
+def _pack(kind: str, fields: dict[str, Any]) -> bytes:
+    body = {"v": VERSION, "k": kind}
+    body.update({k: v for k, v in fields.items() if k != "kind" and v is not None})
+    return msgpack.packb(body, use_bin_type=True)
+
+
+def _unpack(data: bytes) -> dict[str, Any]:
+    try:
+        body = msgpack.unpackb(data, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several types for garbage
+        raise CodecError(f"not msgpack: {exc}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("v"), int):
+        raise CodecError("not a versioned map")
+    if body["v"] > VERSION or body["v"] < 1:
+        raise CodecError(f"unsupported version {body['v']}")
+    return body
+
+
+def encode_command(cmd: Command) -> bytes:
+    return _pack(cmd.kind, asdict(cmd))
+
+
+def decode_command(data: bytes) -> Command:
+    body = _unpack(data)
+    cls = _COMMANDS.get(body.get("k", ""))
+    if cls is None:
+        raise CodecError(f"unknown command kind {body.get('k')!r}")
+    names = cls.__dataclass_fields__
+    try:
+        return cls(**{k: v for k, v in body.items() if k in names and k != "kind"})
+    except TypeError as exc:
+        raise CodecError(f"bad {cls.__name__}: {exc}") from None
+
+
+def encode_event(event: OrderUpdate) -> bytes:
+    fields = asdict(event)
+    return _pack(event.kind, fields)
+
+
+def avg_px_from(notional_scaled: int, cum_qty: int) -> str:
+    if not cum_qty:
+        return "0"
+    avg = (Decimal(notional_scaled) / PX_SCALE / cum_qty).quantize(Decimal("0.0001"))
+    return format(avg.normalize(), "f")
+
+
+def decode_event(data: bytes) -> OrderUpdate:
+    """Decode an event; events written by Lua carry ``notional`` (1/PX_SCALE yen) instead of
+    ``avg_px``, which is derived here."""
+    body = _unpack(data)
+    if body.get("k") != "order":
+        raise CodecError(f"unknown event kind {body.get('k')!r}")
+    if "avg_px" not in body:
+        body["avg_px"] = avg_px_from(int(body.get("notional", 0)), int(body.get("cum_qty", 0)))
+    names = OrderUpdate.__dataclass_fields__
+    try:
+        return OrderUpdate(**{k: v for k, v in body.items() if k in names and k != "kind"})
+    except TypeError as exc:
+        raise CodecError(f"bad OrderUpdate: {exc}") from None

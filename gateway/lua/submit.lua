@@ -1,0 +1,73 @@
+-- Submit one new order, all or nothing, in the partition's slot {p}.
+-- KEYS: 1 order  2 idempotency  3 account risk hash  4 account orders zset  5 account open zset
+--       6 partition open zset  7 command stream  8 event stream  9 trail  10 halt hash
+-- ARGV: 1 order_id  2 fingerprint  3 account  4 venue  5 side  6 quantity
+--       7 notional (yen, integer, rounded up)  8 max_qty  9 max_notional  10 max_open
+--       11 max_daily_buy  12 rate (orders/s)  13 burst  14 trading day  15 command (msgpack)
+--       16 at  17 process  18 events maxlen  19.. order hash field/value pairs
+-- Returns {'ok', command entry id} | {'dup', hgetall...} | {'err', code, retry_after_ms}
+local existing = redis.call('GET', KEYS[2])
+if existing then
+  local okey = string.gsub(KEYS[1], '[^:]+$', existing)
+  local fp = redis.call('HGET', okey, 'fp')
+  if fp ~= ARGV[2] then
+    return {'err', 'duplicate_client_order_id', '0'}
+  end
+  local _, flat = hgetall(okey)
+  local out = {'dup'}
+  for i = 1, #flat do out[#out + 1] = flat[i] end
+  return out
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {'err', 'id_collision', '0'}
+end
+
+local account, venue, side = ARGV[3], ARGV[4], ARGV[5]
+local halts = redis.call('HMGET', KEYS[10], 'all', 'venue:' .. venue, 'account:' .. account)
+if halts[1] or halts[2] or halts[3] then
+  return {'err', 'halted', '0'}
+end
+
+local qty, notional = tonumber(ARGV[6]), tonumber(ARGV[7])
+if qty > tonumber(ARGV[8]) then return {'err', 'risk_max_quantity', '0'} end
+if notional > tonumber(ARGV[9]) then return {'err', 'risk_max_notional', '0'} end
+local acct = redis.call('HMGET', KEYS[3], 'open_orders', 'buy_day', 'buy_notional', 'tb_tokens', 'tb_ms')
+local open = tonumber(acct[1] or '0')
+if open >= tonumber(ARGV[10]) then return {'err', 'risk_max_open_orders', '0'} end
+local day = ARGV[14]
+local bought = 0
+if acct[2] == day then bought = tonumber(acct[3] or '0') end
+if side == 'buy' and bought + notional > tonumber(ARGV[11]) then
+  return {'err', 'risk_daily_buy_notional', '0'}
+end
+-- token bucket (not money: floats are fine); Redis's clock so every worker shares one bucket
+local rate, burst = tonumber(ARGV[12]), tonumber(ARGV[13])
+local t = redis.call('TIME')
+local now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local tokens = burst
+if acct[4] then
+  tokens = math.min(burst, tonumber(acct[4]) + (now_ms - tonumber(acct[5])) * rate / 1000)
+end
+if tokens < 1 then
+  return {'err', 'rate_limited', int(math.ceil((1 - tokens) * 1000 / rate))}
+end
+
+-- accepted: write everything
+local at, process, maxlen = ARGV[16], ARGV[17], ARGV[18]
+local fields = {}
+for i = 19, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('HSET', KEYS[1], unpack(fields))
+local entry = redis.call('XADD', KEYS[7], '*', 'm', ARGV[15])
+redis.call('HSET', KEYS[1], 'cmd_entry', entry)
+redis.call('SET', KEYS[2], ARGV[1])
+if side == 'buy' then bought = bought + notional end
+redis.call('HSET', KEYS[3], 'open_orders', int(open + 1), 'buy_day', day,
+  'buy_notional', int(bought), 'tb_tokens', string.format('%.6f', tokens - 1), 'tb_ms', int(now_ms))
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
+redis.call('ZADD', KEYS[5], 0, ARGV[1])
+redis.call('ZADD', KEYS[6], 0, ARGV[1])
+local h = hgetall(KEYS[1])
+trail(KEYS[9], at, 'received', 'api', process, {client_order_id = h.client_order_id, venue = venue})
+trail(KEYS[9], at, 'enqueued', 'api', process, {stream = KEYS[7], entry_id = entry})
+emit(KEYS[8], maxlen, h, 'submitted', at, nil)
+return {'ok', entry}

@@ -1,0 +1,273 @@
+"""Pure order validation against the venue rules: no I/O, the clock is an argument.
+
+``parse_new_order`` turns a JSON body into a ``NewOrderRequest`` (shape and types);
+``validate_new_order`` checks it against reference data, routing and venue rules and decides
+the venue; ``validate_replace`` does the same for an amendment. Each failure is an
+``OrderError`` with a stable code and the offending field.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from gateway import market_rules
+from gateway.errors import ErrorCode, OrderError
+from gateway.model import (
+    MAX_EXACT_YEN,
+    NewOrderRequest,
+    Order,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+from gateway.refdata import ReferenceData, Symbol
+from gateway.routing import RoutingTable
+from gateway.venues import Phase, allowed_time_in_force, get_venue, phase_at
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+CLIENT_ORDER_ID_RE = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no spaces
+MAX_QUANTITY = 10**12  # far above any risk limit; keeps integers exact everywhere
+PRICE_DECIMALS = 4
+
+_FIELDS = {
+    "account",
+    "client_order_id",
+    "symbol",
+    "side",
+    "type",
+    "quantity",
+    "price",
+    "time_in_force",
+    "venue",
+    "when_closed",
+}
+
+
+def _bad(field: str, message: str) -> OrderError:
+    return OrderError(ErrorCode.invalid_request, message, field)
+
+
+def _str(body: Mapping[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise _bad(name, f"{name} must be a non-empty string")
+    if pattern is not None and not pattern.match(value):
+        raise _bad(name, f"{name} has characters or a length that is not allowed")
+    return value
+
+
+def _enum(body: Mapping[str, Any], name: str, enum: Any, default: Any = None) -> Any:
+    value = body.get(name, default)
+    if value is None and default is None:
+        raise _bad(name, f"{name} is required")
+    try:
+        return enum(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in enum)
+        raise _bad(name, f"{name} must be one of: {allowed}") from None
+
+
+def parse_quantity(value: Any, field: str = "quantity") -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad(field, f"{field} must be an integer")
+    if value <= 0:
+        raise OrderError(
+            ErrorCode.quantity_not_multiple_of_unit, f"{field} must be positive", field
+        )
+    if value > MAX_QUANTITY:
+        raise _bad(field, f"{field} is too large")
+    return value
+
+
+def parse_price(value: Any, field: str = "price") -> Decimal | None:
+    """A price from JSON: a decimal string (or an integer); floats are refused (no float money)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or isinstance(value, float):
+        raise _bad(field, f'{field} must be a decimal string such as "2500.5"')
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or len(value) > 32:
+        raise _bad(field, f'{field} must be a decimal string such as "2500.5"')
+    try:
+        price = Decimal(value)
+    except InvalidOperation:
+        raise _bad(field, f"{field} is not a decimal number") from None
+    if not price.is_finite() or price <= 0:
+        raise _bad(field, f"{field} must be a positive decimal number")
+    if price >= MAX_EXACT_YEN:
+        raise _bad(field, f"{field} is too large")
+    return price
+
+
+def parse_new_order(body: Any) -> NewOrderRequest:
+    """Shape and types of a new-order JSON body; unknown fields are refused."""
+    if not isinstance(body, Mapping):
+        raise _bad("body", "the body must be a JSON object")
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise _bad(unknown[0], f"unknown field {unknown[0]!r}")
+    venue = body.get("venue")
+    if venue is not None and (not isinstance(venue, str) or not venue):
+        raise _bad("venue", "venue must be a non-empty string")
+    when_closed = body.get("when_closed", "hold")
+    if when_closed not in ("hold", "reject"):
+        raise _bad("when_closed", "when_closed must be hold or reject")
+    if "quantity" not in body:
+        raise _bad("quantity", "quantity is required")
+    return NewOrderRequest(
+        account=_str(body, "account", ACCOUNT_RE),
+        client_order_id=_str(body, "client_order_id", CLIENT_ORDER_ID_RE),
+        symbol=_str(body, "symbol"),
+        side=_enum(body, "side", Side),
+        type=_enum(body, "type", OrderType),
+        quantity=parse_quantity(body["quantity"]),
+        price=parse_price(body.get("price")),
+        time_in_force=_enum(body, "time_in_force", TimeInForce, "day"),
+        venue=venue,
+        when_closed=when_closed,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ValidatedOrder:
+    request: NewOrderRequest
+    symbol: Symbol
+    venue: str
+    phase: Phase
+    risk_price: Decimal  # limit price, or the upper daily limit for a market order
+    trading_day: date  # Tokyo date the order counts against (daily buy value)
+
+    @property
+    def venue_open(self) -> bool:
+        return self.phase is not Phase.closed
+
+
+def _check_quantity(quantity: int, on: date, field: str = "quantity") -> None:
+    unit = market_rules.trading_unit(on)
+    if quantity <= 0 or quantity % unit:
+        raise OrderError(
+            ErrorCode.quantity_not_multiple_of_unit,
+            f"{field} must be a positive multiple of the trading unit {unit}",
+            field,
+        )
+
+
+def _check_limit_price(price: Decimal, sym: Symbol, on: date, field: str = "price") -> None:
+    exponent = price.normalize().as_tuple().exponent
+    if not isinstance(exponent, int) or -exponent > PRICE_DECIMALS:
+        raise OrderError(ErrorCode.price_off_tick, f"{field} has too many decimals", field)
+    if not market_rules.is_on_tick(price, sym.topix500, on):
+        tick = market_rules.tick_size(price, sym.topix500, on)
+        raise OrderError(
+            ErrorCode.price_off_tick,
+            f"{field} {price} is not a multiple of the tick {tick} for that price band",
+            field,
+        )
+    lower, upper = market_rules.daily_limits(sym.base_price, on)
+    if not lower <= price <= upper:
+        raise OrderError(
+            ErrorCode.price_outside_daily_limit,
+            f"{field} {price} is outside today's limits {lower}..{upper}",
+            field,
+        )
+
+
+def validate_new_order(
+    request: NewOrderRequest,
+    refdata: ReferenceData,
+    now: datetime,
+    routing: RoutingTable | None = None,
+) -> ValidatedOrder:
+    """Check ``request`` against every venue rule at ``now`` (aware); raise the first failure."""
+    on = now.astimezone(TOKYO).date()
+    sym = refdata.get(request.symbol)
+    if sym is None:
+        raise OrderError(ErrorCode.unknown_symbol, f"unknown symbol {request.symbol!r}", "symbol")
+    _check_quantity(request.quantity, on)
+    if request.type is OrderType.limit:
+        if request.price is None:
+            raise OrderError(ErrorCode.price_required, "a limit order needs a price", "price")
+        _check_limit_price(request.price, sym, on)
+        risk_price = request.price
+    else:
+        if request.price is not None:
+            raise OrderError(ErrorCode.price_not_allowed, "a market order takes no price", "price")
+        risk_price = market_rules.daily_limits(sym.base_price, on)[1]
+
+    routing = routing or RoutingTable.load()
+    if request.venue is None:
+        venue = routing.default_for(sym.code)
+        if venue not in sym.venues:
+            venue = sym.venues[0]
+    else:
+        venue = request.venue
+        if not routing.allow_explicit_venue and venue != routing.default_for(sym.code):
+            raise OrderError(
+                ErrorCode.venue_not_allowed, "explicit venues are not allowed", "venue"
+            )
+        if venue not in sym.venues or get_venue(venue) is None:
+            raise OrderError(
+                ErrorCode.venue_not_allowed,
+                f"{sym.code} cannot be sent to {venue!r} (allowed: {', '.join(sym.venues)})",
+                "venue",
+            )
+    v = get_venue(venue)
+    if v is None:
+        raise OrderError(ErrorCode.venue_not_allowed, f"venue {venue!r} is not configured", "venue")
+    if request.type not in v.order_types:
+        raise OrderError(
+            ErrorCode.order_type_not_allowed,
+            f"{venue} does not take {request.type.value} orders",
+            "type",
+        )
+    phase = phase_at(venue, now)
+    if phase is Phase.closed and request.when_closed == "reject":
+        raise OrderError(ErrorCode.market_closed, f"{venue} is closed", "venue")
+    if request.time_in_force not in allowed_time_in_force(venue, phase):
+        raise OrderError(
+            ErrorCode.time_in_force_not_allowed,
+            f"{request.time_in_force.value} is not allowed at {venue} during {phase.value}",
+            "time_in_force",
+        )
+    return ValidatedOrder(request, sym, venue, phase, risk_price, on)
+
+
+def validate_replace(
+    order: Order,
+    quantity: int | None,
+    price: Decimal | None,
+    refdata: ReferenceData,
+    now: datetime,
+) -> tuple[int, Decimal | None]:
+    """The order's quantity and price after the amendment; raise if it breaks a rule."""
+    on = now.astimezone(TOKYO).date()
+    if quantity is None and price is None:
+        raise OrderError(ErrorCode.replace_no_change, "give a new quantity and/or price", "body")
+    new_qty = order.quantity if quantity is None else quantity
+    new_px = order.price if price is None else price
+    if quantity is not None:
+        _check_quantity(quantity, on)
+        if quantity <= order.cum_qty:
+            raise OrderError(
+                ErrorCode.replace_below_filled,
+                f"quantity must be above the filled quantity {order.cum_qty}",
+                "quantity",
+            )
+    if price is not None:
+        if order.type is OrderType.market:
+            raise OrderError(ErrorCode.price_not_allowed, "a market order takes no price", "price")
+        sym = refdata.get(order.symbol)
+        if sym is None:
+            raise OrderError(ErrorCode.unknown_symbol, f"unknown symbol {order.symbol!r}", "symbol")
+        _check_limit_price(price, sym, on)
+    if new_qty == order.quantity and new_px == order.price:
+        raise OrderError(ErrorCode.replace_no_change, "nothing would change", "body")
+    return new_qty, new_px
