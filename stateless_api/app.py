@@ -53,11 +53,14 @@ class ApiContext:
 class ApiError(Exception):
     """An HTTP-level refusal (auth, body, media type) with a stable code."""
 
-    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, field: str | None = None, status: int | None = None
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.field = field
+        self.status = status
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -120,7 +123,9 @@ def endpoint(
             except AuthError as exc:
                 response = errors.error_response(errors.UNAUTHORIZED, str(exc))
             except ApiError as exc:
-                response = errors.error_response(exc.code, exc.message, exc.field)
+                response = errors.error_response(
+                    exc.code, exc.message, exc.field, status=exc.status
+                )
             ctx_of(request).metrics.observe(
                 request.method, name, response.status_code, time.perf_counter() - started
             )
@@ -176,8 +181,9 @@ async def get_order(request: Request, principal: Principal | None) -> Response:
 @endpoint("cancel", "trade")
 async def cancel_order(request: Request, principal: Principal | None) -> Response:
     assert principal is not None
-    order = await ctx_of(request).gateway.cancel(
-        _order_id(request), accounts=set(principal.accounts)
+    ctx = ctx_of(request)
+    order = await ctx.gateway.cancel(
+        _order_id(request), accounts=set(principal.accounts), process=ctx.process
     )
     return _json(order_json(order), 202)
 
@@ -187,8 +193,13 @@ async def replace_order(request: Request, principal: Principal | None) -> Respon
     assert principal is not None
     order_id = _order_id(request)
     change = parsing.parse_replace(await read_json(request))
-    order = await ctx_of(request).gateway.replace(
-        order_id, change.quantity, change.price, accounts=set(principal.accounts)
+    ctx = ctx_of(request)
+    order = await ctx.gateway.replace(
+        order_id,
+        change.quantity,
+        change.price,
+        accounts=set(principal.accounts),
+        process=ctx.process,
     )
     return _json(order_json(order), 202)
 
@@ -236,7 +247,8 @@ async def get_symbol(request: Request, principal: Principal | None) -> Response:
     ctx = ctx_of(request)
     symbol = ctx.refdata.get(request.path_params["symbol"])
     if symbol is None:
-        raise OrderError(_code("unknown_symbol"), "no such symbol", "symbol")
+        # a resource that does not exist: 404 (as an order field it would be a 422)
+        raise ApiError("unknown_symbol", "no such symbol", "symbol", status=404)
     return _json(symbol_json(symbol, _today(ctx)))
 
 
@@ -290,8 +302,16 @@ async def ws_endpoint(websocket: WebSocket) -> None:
 
 @endpoint("halt", "ops")
 async def halt(request: Request, principal: Principal | None) -> Response:
+    assert principal is not None
     change = parsing.parse_halt(await read_json(request))
-    result = await ctx_of(request).gateway.halt(change.scope, change.target, change.cancel_open)
+    ctx = ctx_of(request)
+    result = await ctx.gateway.halt(
+        change.scope,
+        change.target,
+        change.cancel_open,
+        process=ctx.process,
+        reason=f"requested by {principal.sub}",
+    )
     return _json(_halt_json("halted", change.scope, change.target, result))
 
 

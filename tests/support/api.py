@@ -9,8 +9,11 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from stateless_api.auth import mint_token
 
 from .procs import free_port, wait_until
 
@@ -92,3 +95,28 @@ class ApiProcess:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+
+def bearer(
+    accounts: tuple[str, ...] | list[str] = ("A1",),
+    scopes: tuple[str, ...] = ("trade", "read"),
+    **kw: Any,
+) -> dict[str, str]:
+    """An Authorization header with a development token."""
+    return {"Authorization": f"Bearer {mint_token('tester', list(accounts), scopes, **kw)}"}
+
+
+def order_body(**over: Any) -> dict[str, Any]:
+    """A valid limit order for 7203 (Toyota: TOPIX500, base 2850, tick 0.5 below 3000)."""
+    body: dict[str, Any] = {
+        "account": "A1",
+        "client_order_id": "c-1",
+        "symbol": "7203",
+        "side": "buy",
+        "type": "limit",
+        "quantity": 100,
+        "price": "2500.5",
+        "time_in_force": "day",
+    }
+    body.update(over)
+    return {k: v for k, v in body.items() if v is not ...}
