@@ -82,22 +82,26 @@ def uniform_tick(tick: Decimal) -> Callable[[Decimal], Decimal]:
 def from_reference_data(
     path: str | None = None, *, on: date | None = None, venue: str | None = None
 ) -> Instruments:
-    """Instruments from the gateway's reference data file (default: the shipped one) and market
-    rules. ``venue`` keeps only the symbols listed on that venue; ``on`` picks the dated rules."""
-    from gateway import market_rules  # imported here: gateway/ may land after this module
+    """Instruments from the gateway's reference data file (default: the shipped
+    ``gateway/data/symbols.json``) and market rules in force on ``on`` (default today).
+    ``venue`` keeps only the symbols listed on that venue."""
+    from gateway import market_rules
     from gateway.refdata import ReferenceData
 
     day = on or date.today()
-    refdata = ReferenceData.load(path)
+    unit = market_rules.trading_unit(day)
     out = Instruments()
-    for sym in refdata.all():
-        if venue is not None and sym.venues and venue not in sym.venues:
+    for sym in ReferenceData.load(path).all():
+        if venue is not None and venue not in sym.venues:
             continue
-        lower, upper = market_rules.daily_limits(sym.base_price)
-        topix = sym.topix500
+        lower, upper = market_rules.daily_limits(sym.base_price, day)
+        bands = market_rules.tick_bands(sym.topix500, day)
 
-        def tick_of(price: Decimal, _topix: bool = topix) -> Decimal:
-            return market_rules.tick_size(price, _topix, day)
+        def tick_of(price: Decimal, _bands: tuple = bands) -> Decimal:
+            for band in _bands:
+                if band.up_to is None or price <= band.up_to:
+                    return band.tick
+            raise AssertionError("tick table has no open-ended last band")
 
         out.add(
             Instrument(
@@ -106,11 +110,9 @@ def from_reference_data(
                 lower_limit=lower,
                 upper_limit=upper,
                 tick_of=tick_of,
-                unit=market_rules.trading_unit(day)
-                if hasattr(market_rules, "trading_unit")
-                else 100,
-                topix500=topix,
-                name=getattr(sym, "name", ""),
+                unit=unit,
+                topix500=sym.topix500,
+                name=sym.name,
             )
         )
     return out

@@ -1,7 +1,8 @@
 """Market phases on a Tokyo clock, and the simulator's clock.
 
-A venue's day is a list of boundaries ``(local time, phase that starts then)``. The TSE day since
-2024-11-05 (arrowhead4.0)::
+The hours, trading days and per-phase TimeInForce rules come from the gateway's venue data
+(``gateway/data/venues.json`` via ``gateway.venues``), so the simulator and the gateway agree. The
+TSE day since 2024-11-05 (arrowhead4.0)::
 
     08:00 pre-open          orders accepted, nothing executes
     09:00 continuous        opening itayose first
@@ -11,16 +12,14 @@ A venue's day is a list of boundaries ``(local time, phase that starts then)``. 
     15:30 closed            closing itayose first, then every remaining order expires
 
 The engine runs the auctions when it crosses a boundary (see ``auction_between``), so the phase
-itself is a pure function of the local time. Every calendar day is a trading day in the simulator
-(weekends and holidays are not modelled: a rehearsal on a Saturday just works); pin a phase to run
-outside the hours.
+itself is a pure function of the local time. Outside the trading days (weekends, the holidays in
+the venue data) the venue is closed: pin a phase to rehearse then.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -72,76 +71,89 @@ def auction_between(old: Phase, new: Phase) -> Auction | None:
 
 
 class Schedule:
-    """A venue's daily phase boundaries in Tokyo local time."""
+    """A venue's sessions on its trading days, as phase boundaries in Tokyo time.
 
-    def __init__(self, boundaries: Sequence[tuple[dtime, Phase]]):
-        if not boundaries:
-            raise ValueError("a schedule needs at least one boundary")
-        ordered = sorted(boundaries, key=lambda b: b[0])
-        self._times = [t for t, _ in ordered]
-        self._phases = [p for _, p in ordered]
-        if len(set(self._times)) != len(self._times):
-            raise ValueError("two boundaries at the same time")
+    ``sessions`` are ``(start, end, phase)`` in local time; an end before its start ends on the
+    next day (a PTS night session). Outside every session the venue is closed. ``trading_day``
+    says which dates have sessions (weekdays minus holidays, from the venue data).
+    """
 
-    @property
-    def boundaries(self) -> list[tuple[dtime, Phase]]:
-        return list(zip(self._times, self._phases, strict=True))
+    def __init__(
+        self,
+        sessions: Sequence[tuple[dtime, dtime, Phase]],
+        trading_day: Callable[[date], bool] = lambda _d: True,
+    ):
+        if not sessions:
+            raise ValueError("a schedule needs at least one session")
+        self.sessions = tuple(sessions)
+        self.trading_day = trading_day
+        self._cache: dict[date, list[tuple[datetime, Phase]]] = {}
+
+    def _day(self, day: date) -> list[tuple[datetime, Phase]]:
+        """The boundaries that the sessions of ``day`` produce (some fall on the next day)."""
+        cached = self._cache.get(day)
+        if cached is not None:
+            return cached
+        out: list[tuple[datetime, Phase]] = []
+        if self.trading_day(day):
+            starts = set()
+            for start, end, phase in self.sessions:
+                begin = datetime.combine(day, start, TOKYO)
+                finish = datetime.combine(
+                    day if end > start else day + timedelta(days=1), end, TOKYO
+                )
+                out.append((begin, phase))
+                starts.add(begin)
+                out.append((finish, Phase.CLOSED))
+            # an end that is another session's start is not a close
+            out = [(t, p) for t, p in out if p is not Phase.CLOSED or t not in starts]
+            out.sort(key=lambda b: b[0])
+        if len(self._cache) > 64:
+            self._cache.clear()
+        self._cache[day] = out
+        return out
+
+    def _around(self, first: date, last: date) -> list[tuple[datetime, Phase]]:
+        found: list[tuple[datetime, Phase]] = []
+        day = first
+        while day <= last:
+            found.extend(self._day(day))
+            day += timedelta(days=1)
+        found.sort(key=lambda b: b[0])
+        return found
 
     def phase_at(self, at: datetime) -> Phase:
-        local = at.astimezone(TOKYO).time()
-        i = bisect_right(self._times, local) - 1
-        return self._phases[i]  # i == -1 wraps to the last boundary of the previous day
+        local = at.astimezone(TOKYO)
+        phase = Phase.CLOSED
+        for t, p in self._around(local.date() - timedelta(days=2), local.date()):
+            if t <= local:
+                phase = p
+            else:
+                break
+        # a boundary more than two days back can only be a CLOSED one: every session is < 24 h
+        return phase
 
     def next_boundary(self, after: datetime) -> datetime:
-        """The first boundary strictly after ``after``."""
+        """The first boundary strictly after ``after`` (looks up to 30 days ahead)."""
         local = after.astimezone(TOKYO)
-        for day in (local.date(), local.date() + timedelta(days=1)):
-            for t in self._times:
-                moment = datetime.combine(day, t, TOKYO)
-                if moment > local:
-                    return moment
-        raise AssertionError("unreachable: a schedule has a boundary every day")
+        day = local.date() - timedelta(days=1)
+        for _ in range(32):
+            for t, _p in self._day(day):
+                if t > local:
+                    return t
+            day += timedelta(days=1)
+        return local + timedelta(days=30)
 
     def transitions(self, after: datetime, until: datetime) -> Iterator[tuple[datetime, Phase]]:
         """Boundaries in ``(after, until]``, in order (at most 8 days' worth: a clock that jumps
-        further only needs the last day's)."""
+        further only needs the last days')."""
         if until <= after:
             return
         start = max(after.astimezone(TOKYO), until.astimezone(TOKYO) - timedelta(days=8))
-        day: date = start.date()
-        last_day = until.astimezone(TOKYO).date()
-        while day <= last_day:
-            for t, phase in zip(self._times, self._phases, strict=True):
-                moment = datetime.combine(day, t, TOKYO)
-                if start < moment <= until:
-                    yield moment, phase
-            day += timedelta(days=1)
-
-
-def _t(hh: int, mm: int) -> dtime:
-    return dtime(hh, mm)
-
-
-# Fallback schedules, used when gateway.venues has no hours for the venue. Source: MARKET.md
-# (JPX trading hours since 2024-11-05; Japannext PTS day and night sessions).
-TSE_SCHEDULE = Schedule(
-    [
-        (_t(8, 0), Phase.PRE_OPEN),
-        (_t(9, 0), Phase.CONTINUOUS),
-        (_t(11, 30), Phase.LUNCH),
-        (_t(12, 30), Phase.CONTINUOUS),
-        (_t(15, 25), Phase.CLOSING_AUCTION),
-        (_t(15, 30), Phase.CLOSED),
-    ]
-)
-PTS_SCHEDULE = Schedule(
-    [
-        (_t(6, 0), Phase.CLOSED),
-        (_t(8, 20), Phase.CONTINUOUS),
-        (_t(16, 0), Phase.CLOSED),
-        (_t(16, 30), Phase.CONTINUOUS),
-    ]
-)
+        first = start.date() - timedelta(days=1)
+        for t, p in self._around(first, until.astimezone(TOKYO).date()):
+            if start < t <= until:
+                yield t, p
 
 
 @dataclass(frozen=True)
@@ -155,31 +167,41 @@ class VenueProfile:
     order_types: frozenset[OrdType]
 
 
-_ALL_TYPES = frozenset({OrdType.LIMIT, OrdType.MARKET})
-_TIF = TimeInForce
-# Same rule as gateway/data/venues.json: IOC / FOK only while something can execute at once,
-# at-the-open only before an opening auction, at-the-close until the closing auction.
-TSE_TIME_IN_FORCE = {
-    Phase.PRE_OPEN: frozenset({_TIF.DAY, _TIF.AT_THE_OPENING, _TIF.AT_THE_CLOSE}),
-    Phase.CONTINUOUS: frozenset({_TIF.DAY, _TIF.IOC, _TIF.FOK, _TIF.AT_THE_CLOSE}),
-    Phase.LUNCH: frozenset({_TIF.DAY, _TIF.AT_THE_OPENING, _TIF.AT_THE_CLOSE}),
-    Phase.CLOSING_AUCTION: frozenset({_TIF.DAY, _TIF.AT_THE_CLOSE}),
-    Phase.CLOSED: frozenset(),
+_GW_PHASE = {
+    "closed": Phase.CLOSED,
+    "pre_open": Phase.PRE_OPEN,
+    "continuous": Phase.CONTINUOUS,
+    "break": Phase.LUNCH,
+    "closing_auction": Phase.CLOSING_AUCTION,
 }
-PTS_TIME_IN_FORCE = {
-    Phase.CONTINUOUS: frozenset({_TIF.DAY, _TIF.IOC}),
-    Phase.PRE_OPEN: frozenset(),
-    Phase.LUNCH: frozenset(),
-    Phase.CLOSING_AUCTION: frozenset(),
-    Phase.CLOSED: frozenset(),
+_GW_TIF = {
+    "day": TimeInForce.DAY,
+    "ioc": TimeInForce.IOC,
+    "fok": TimeInForce.FOK,
+    "at_open": TimeInForce.AT_THE_OPENING,
+    "at_close": TimeInForce.AT_THE_CLOSE,
 }
+_GW_TYPE = {"limit": OrdType.LIMIT, "market": OrdType.MARKET}
 
 
 def profile_for(venue: str) -> VenueProfile:
-    """The profile of ``venue``: "TSE", else a PTS (Japannext hours, limit orders only)."""
-    if venue.upper() == "TSE":
-        return VenueProfile(venue, TSE_SCHEDULE, TSE_TIME_IN_FORCE, _ALL_TYPES)
-    return VenueProfile(venue, PTS_SCHEDULE, PTS_TIME_IN_FORCE, frozenset({OrdType.LIMIT}))
+    """The profile of ``venue`` from the gateway's venue data (``gateway/data/venues.json``):
+    the same hours, trading days and per-phase TimeInForce rules the gateway validates with."""
+    from gateway import venues as gw
+
+    v = gw.get_venue(venue)
+    if v is None:
+        known = ", ".join(gw.venue_codes())
+        raise ValueError(f"unknown venue {venue!r} (known: {known})")
+    schedule = Schedule(
+        [(s.start, s.end, _GW_PHASE[s.phase.value]) for s in v.sessions], v.trading_day
+    )
+    tif = {phase: frozenset() for phase in Phase}
+    for gw_phase, values in v.time_in_force.items():
+        tif[_GW_PHASE[gw_phase.value]] = frozenset(_GW_TIF[t.value] for t in values)
+    tif[Phase.CLOSED] = frozenset()  # the exchange refuses orders while closed (issue 3)
+    types = frozenset(_GW_TYPE[t.value] for t in v.order_types)
+    return VenueProfile(v.code, schedule, tif, types)
 
 
 # --- the clock ---------------------------------------------------------------------------
