@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from interop.qfix_harness import QuickFix
 from support.fixproxy import TO_ACCEPTOR, TO_INITIATOR, FaultProxy
 from support.procs import free_port

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import simplefix
-
 from support.fixproxy import is_poss_dup, msg_seq, msg_type, split_messages
 
 
