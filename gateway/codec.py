@@ -129,6 +129,8 @@ def decode_command(data: bytes) -> Command:
     if cls is None:
         raise CodecError(f"unknown command kind {body.get('k')!r}")
     names = cls.__dataclass_fields__
+    if "price" in names:
+        body.setdefault("price", None)  # market orders: None is not sent
     try:
         return cls(**{k: v for k, v in body.items() if k in names and k != "kind"})
     except TypeError as exc:
@@ -156,6 +158,7 @@ def decode_event(data: bytes) -> OrderUpdate:
     if "avg_px" not in body:
         body["avg_px"] = avg_px_from(int(body.get("notional", 0)), int(body.get("cum_qty", 0)))
     names = OrderUpdate.__dataclass_fields__
+    body.setdefault("price", None)
     try:
         return OrderUpdate(**{k: v for k, v in body.items() if k in names and k != "kind"})
     except TypeError as exc:
