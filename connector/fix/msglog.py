@@ -1,0 +1,81 @@
+"""FIX message log: every inbound and outbound message with its receive/send timestamp.
+
+A sink receives ``(session_id, direction, epoch_seconds, raw)``; the default writes one line per
+message to ``<FileLogPath>/<session>.messages.log`` (``2026-11-27T22:10:00.123456Z IN <raw>``,
+raw bytes kept as on the wire, SOH included). Writes are buffered; the audit-archive work ships
+these files to S3.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+IN = "IN"
+OUT = "OUT"
+EVENT = "EVENT"
+
+
+class MessageLog(Protocol):
+    def write(self, session_id: str, direction: str, ts: float, raw: bytes) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _stamp(ts: float) -> bytes:
+    return (
+        time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int((ts % 1) * 1e6):06d}Z"
+    ).encode()
+
+
+class NullMessageLog:
+    def write(self, session_id: str, direction: str, ts: float, raw: bytes) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+class MemoryMessageLog:
+    """Keeps entries in a list (tests, tools)."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, str, float, bytes]] = []
+
+    def write(self, session_id: str, direction: str, ts: float, raw: bytes) -> None:
+        self.entries.append((session_id, direction, ts, raw))
+
+    def close(self) -> None:
+        return None
+
+
+class FileMessageLog:
+    """One append-only file per session under ``directory``; buffered, flushed on close."""
+
+    def __init__(self, directory: str | Path, buffer_size: int = 1 << 16) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.buffer_size = buffer_size
+        self._files: dict[str, BinaryIO] = {}
+
+    def path_for(self, session_id: str) -> Path:
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", session_id)
+        return self.directory / f"{safe}.messages.log"
+
+    def write(self, session_id: str, direction: str, ts: float, raw: bytes) -> None:
+        f = self._files.get(session_id)
+        if f is None:
+            f = open(self.path_for(session_id), "ab", buffering=self.buffer_size)  # noqa: SIM115
+            self._files[session_id] = f
+        f.write(_stamp(ts) + b" " + direction.encode() + b" " + raw + b"\n")
+
+    def flush(self) -> None:
+        for f in self._files.values():
+            f.flush()
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
+        self._files.clear()

@@ -1,0 +1,734 @@
+"""asyncio shells around the pure :class:`connector.fix.session.Session`.
+
+``FixSession`` binds one session to its store, message log, application callbacks and (while
+connected) one TCP/TLS connection. Outbound messages are queued and written in batches: every
+message queued during one loop turn is persisted in ONE store call and then written with ONE
+``transport.write``; the writer waits for the socket to drain only above a high-water mark.
+Persistence always happens before the bytes reach the socket.
+
+``Initiator`` connects (and reconnects with capped exponential backoff); ``Acceptor`` listens and
+routes each connection to its session by the CompIDs of the first message (a Logon), closing
+connections for unknown sessions, non-Logon first messages and sessions already connected,
+without a Logout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import ssl
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import simplefix
+
+from connector.fix.framing import FrameSplitter, checksum
+from connector.fix.msglog import IN, OUT, FileMessageLog, MessageLog, NullMessageLog
+from connector.fix.parser import parse
+from connector.fix.session import Actions, NotLoggedOn, Outbound, Session, State, Validator
+from connector.fix.settings import SessionSettings
+from connector.fix.store import MemoryStore, MessageStore
+
+log = logging.getLogger("connector.fix")
+
+
+class Application:
+    """Callbacks; override what you need. ``on_message`` may be a coroutine function: it is then
+    awaited in sequence order, and the stored inbound number only advances once it returns."""
+
+    def on_logon(self, session: FixSession) -> None:
+        return None
+
+    def on_logout(self, session: FixSession) -> None:
+        return None
+
+    def on_message(self, session: FixSession, msg: simplefix.FixMessage) -> Any:
+        return None
+
+    def on_state_change(self, session: FixSession, old: State, new: State) -> None:
+        return None
+
+    def on_event(self, session: FixSession, kind: str, text: str) -> None:
+        """Everything else worth a log line: reject_received, garbled, disconnect reasons."""
+        return None
+
+
+def load_dictionary(settings: SessionSettings) -> Validator | None:
+    """The configured data dictionary, or None when disabled or not available yet."""
+    if not settings.UseDataDictionary:
+        return None
+    try:
+        from connector.fix import dictionary as dd
+    except ImportError:
+        return None
+    if settings.DataDictionary:
+        return dd.DataDictionary.load(settings.DataDictionary)  # type: ignore[no-any-return]
+    return dd.DataDictionary.default()  # type: ignore[no-any-return]
+
+
+class Faults:
+    """Fault-injection knobs for the exchange simulator and chaos tests. All off by default."""
+
+    def __init__(self, session: FixSession) -> None:
+        self._s = session
+        self.drop_outbound = 0  # drop the next N outbound messages AFTER numbering and storing
+        self.garble_outbound = 0  # replace the next N outbound messages with garbled bytes
+        self.delay_outbound = 0.0  # seconds added before outbound bytes are written
+
+    def drop_next(self, n: int = 1) -> None:
+        self.drop_outbound += n
+
+    def garble_next(self, n: int = 1) -> None:
+        self.garble_outbound += n
+
+    def delay(self, ms: float) -> None:
+        self.delay_outbound = ms / 1000.0
+
+    def skip_sequence_numbers(self, n: int) -> None:
+        self._s.core.skip_outbound(n)
+
+    def stop_heartbeats(self, stop: bool = True) -> None:
+        self._s.core.suppress_heartbeats = stop
+
+    def refuse_logons_until(self, epoch_seconds: float, text: str = "logon refused") -> None:
+        self._s.core.refuse_logons_until = epoch_seconds
+        self._s.core.refuse_logon_text = text
+
+    def disconnect_now(self) -> None:
+        self._s.abort("fault injection: disconnect now")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.drop_outbound or self.garble_outbound or self.delay_outbound)
+
+    def apply(self, raws: list[bytes]) -> list[bytes]:
+        out = []
+        for raw in raws:
+            if self.drop_outbound > 0:
+                self.drop_outbound -= 1
+                continue
+            if self.garble_outbound > 0:
+                self.garble_outbound -= 1
+                body = raw[: raw.rfind(b"10=")]
+                raw = body + b"10=%03d\x01" % ((checksum(body) + 1) % 256)
+            out.append(raw)
+        return out
+
+
+class FixSession:
+    """One FIX session at run time: the pure core plus store, log, callbacks and connection."""
+
+    def __init__(
+        self,
+        settings: SessionSettings,
+        store: MessageStore | None = None,
+        app: Application | None = None,
+        dictionary: Validator | None | str = "auto",
+        msglog: MessageLog | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.settings = settings
+        self.store: MessageStore = store if store is not None else MemoryStore()
+        self.app = app or Application()
+        if dictionary == "auto":
+            dictionary = load_dictionary(settings)
+        self.core = Session(settings, dictionary=dictionary)  # type: ignore[arg-type]
+        if msglog is None:
+            msglog = (
+                FileMessageLog(settings.FileLogPath) if settings.FileLogPath else NullMessageLog()
+            )
+        self.msglog = msglog
+        self.clock = clock
+        self.faults = Faults(self)
+        self.session_id = settings.session_id
+        self.garbled = 0
+        self.reached_logon = False
+        self.last_disconnect_reason = ""
+        self._sync_save = getattr(self.store, "save_now", None)
+        self._loaded = False
+        self._transport: asyncio.Transport | None = None
+        self._conn: _Conn | None = None
+        self._queue: list[Outbound | tuple[int, int]] = []
+        self._scheduled = False
+        self._writer: asyncio.Task[None] | None = None
+        self._reset_pending = False
+        self._saved = (0, 0)
+        self._closing: str | None = None
+        self._flushed_waiters: list[asyncio.Future[None]] = []
+        self._state_waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
+        self._timer: asyncio.Task[None] | None = None
+        self._async_on_message = inspect.iscoroutinefunction(self.app.on_message)
+        self._deliveries: deque[tuple[int, simplefix.FixMessage]] = deque()
+        self._delivery_task: asyncio.Task[None] | None = None
+        self._can_write = asyncio.Event()
+        self._can_write.set()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def state(self) -> State:
+        return self.core.state
+
+    @property
+    def logged_on(self) -> bool:
+        return self.core.state is State.LOGGED_ON
+
+    @property
+    def next_sender_seq(self) -> int:
+        return self.core.next_sender
+
+    @property
+    def next_target_seq(self) -> int:
+        return self.core.next_target
+
+    async def load(self) -> None:
+        """Continue from the stored sequence numbers (call before the first connection)."""
+        st = await self.store.load()
+        self.core.next_sender = st.next_sender
+        self.core.next_target = st.next_target
+        self._saved = (st.next_sender, st.next_target)
+        self._loaded = True
+
+    def send(self, msg: simplefix.FixMessage) -> int:
+        """Number, store and write ``msg``; returns its MsgSeqNum. Raises NotLoggedOn.
+
+        Persisted before written; ``await flushed()`` to know both happened."""
+        ob = self.core.send_app(msg, self.clock())
+        self._enqueue(ob)
+        return ob.seq
+
+    def send_body(self, msg_type: bytes | str, body: bytes) -> int:
+        """Hot path for ``codec.Template.body(...)`` output."""
+        ob = self.core.send_body(msg_type, body, self.clock())
+        self._enqueue(ob)
+        return ob.seq
+
+    async def flushed(self) -> None:
+        """Wait until everything queued so far is stored and handed to the socket."""
+        if not self._queue and self._writer is None and not self._scheduled:
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._flushed_waiters.append(fut)
+        await fut
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float | None = None) -> None:
+        """Wait until ``predicate()`` is true (checked at every state change)."""
+        if predicate():
+            return
+        fut = asyncio.get_running_loop().create_future()
+        self._state_waiters.append((predicate, fut))
+        await asyncio.wait_for(fut, timeout)
+
+    async def wait_logged_on(self, timeout: float | None = None) -> None:
+        await self.wait_for(lambda: self.core.state is State.LOGGED_ON, timeout)
+
+    async def logout(self, text: str = "", timeout: float | None = None) -> None:
+        """Logout handshake; returns once disconnected (LogoutTimeout bounds the wait)."""
+        if self._transport is None:
+            return
+        self._apply(self.core.request_logout(self.clock(), text))
+        await self.wait_for(lambda: self.core.state is State.DISCONNECTED, timeout)
+
+    def abort(self, reason: str) -> None:
+        """Drop the connection now, without a Logout."""
+        if self._transport is not None:
+            self.last_disconnect_reason = reason
+            self._transport.abort()
+
+    async def reset_sequence_numbers(self) -> None:
+        """Operator reset (while disconnected): both numbers back to 1, stored messages cleared."""
+        a = self.core.reset()
+        await self.store.save(self.core.next_sender, self.core.next_target, (), reset=a.reset_store)
+        self._saved = (self.core.next_sender, self.core.next_target)
+
+    # ------------------------------------------------------------------ connection plumbing
+
+    def _attach(self, conn: _Conn, transport: asyncio.Transport) -> None:
+        self._conn = conn
+        self._transport = transport
+        self._closing = None
+        self.last_disconnect_reason = ""
+        self.reached_logon = False
+        self._can_write.set()
+        self._apply(self.core.on_connected(self.clock()))
+        hb = max(self.settings.HeartBtInt, 1)
+        self._timer = asyncio.get_running_loop().create_task(self._tick(0.1 if hb <= 5 else 0.5))
+
+    def _detached(self, exc: Exception | None) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._transport = None
+        self._conn = None
+        if not self.last_disconnect_reason:
+            self.last_disconnect_reason = self._closing or (
+                str(exc) if exc else "connection closed"
+            )
+        self._can_write.set()
+        self._queue = [q for q in self._queue if isinstance(q, Outbound) and q.store]
+        a = self.core.on_disconnected(self.clock())
+        self._apply(a)
+        self._schedule()
+
+    async def _tick(self, interval: float) -> None:
+        try:
+            while True:
+                await asyncio.sleep(interval)
+                self._apply(self.core.on_timer(self.clock()))
+        except asyncio.CancelledError:
+            pass
+
+    def _data(self, splitter: FrameSplitter, data: bytes) -> None:
+        now = self.clock()
+        core = self.core
+        for raw in splitter.feed(data):
+            self.msglog.write(self.session_id, IN, now, raw)
+            msg = parse(raw)
+            if msg is None:
+                self.garbled += 1
+                self.app.on_event(self, "garbled", "unparseable message dropped")
+                continue
+            self._apply(core.on_message(msg, raw, now))
+            if self._closing is not None:
+                break
+
+    # ------------------------------------------------------------------ actions
+
+    def _apply(self, a: Actions) -> None:
+        if a.reset_store:
+            self._reset_pending = True
+            self._queue = [q for q in self._queue if not isinstance(q, Outbound) or q.seq < 0]
+        if a.send:
+            self._queue.extend(a.send)
+            self._schedule()
+        if a.events:
+            for ev in a.events:
+                self._event(ev.kind, ev.old, ev.new, ev.text)
+        if a.deliver:
+            if self._async_on_message:
+                for msg in a.deliver:
+                    self._deliveries.append((_seq_of(msg), msg))
+                if self._delivery_task is None:
+                    self._delivery_task = asyncio.get_running_loop().create_task(self._deliver())
+            else:
+                for msg in a.deliver:
+                    try:
+                        self.app.on_message(self, msg)
+                    except Exception:
+                        log.exception("%s: on_message raised", self.session_id)
+        if a.resend is not None:
+            self._queue.append(a.resend)
+            self._schedule()
+        if a.disconnect is not None and self._transport is not None:
+            self._closing = a.disconnect
+            self.last_disconnect_reason = a.disconnect
+            self.app.on_event(self, "disconnect", a.disconnect)
+            self._schedule()
+        elif (self.core.next_sender, self.core.next_target) != self._saved or self._reset_pending:
+            self._schedule()
+
+    def _event(self, kind: str, old: State | None, new: State | None, text: str) -> None:
+        try:
+            if kind == "state" and old is not None and new is not None:
+                self.app.on_state_change(self, old, new)
+                for pred, fut in list(self._state_waiters):
+                    if not fut.done() and pred():
+                        fut.set_result(None)
+                self._state_waiters = [(p, f) for p, f in self._state_waiters if not f.done()]
+            elif kind == "logon":
+                self.reached_logon = True
+                self.app.on_logon(self)
+            elif kind == "logout":
+                self.app.on_logout(self)
+            else:
+                self.app.on_event(self, kind, text)
+        except Exception:
+            log.exception("%s: application callback %s raised", self.session_id, kind)
+
+    async def _deliver(self) -> None:
+        try:
+            while self._deliveries:
+                _, msg = self._deliveries[0]
+                try:
+                    await self.app.on_message(self, msg)
+                except Exception:
+                    log.exception("%s: on_message raised", self.session_id)
+                self._deliveries.popleft()
+                self._schedule()
+        finally:
+            self._delivery_task = None
+
+    def _target_to_persist(self) -> int:
+        if self._deliveries:
+            return min(self._deliveries[0][0], self.core.next_target)
+        return self.core.next_target
+
+    def _enqueue(self, ob: Outbound) -> None:
+        self._queue.append(ob)
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _schedule(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._scheduled = False
+        if self._writer is not None:
+            return  # the running writer picks the queue up
+        if (
+            self._sync_save is not None
+            and self._can_write.is_set()
+            and not self.faults.delay_outbound
+            and not any(type(q) is tuple for q in self._queue)
+        ):
+            self._write_batch(self._take())
+            self._finish_flush()
+            return
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop())
+
+    def _take(self) -> list[Outbound]:
+        items = self._queue
+        self._queue = []
+        return items  # type: ignore[return-value]
+
+    def _write_batch(self, batch: list[Outbound]) -> None:
+        """Synchronous store: persist then write, in this call."""
+        stored = [(ob.seq, ob.raw) for ob in batch if ob.store]
+        reset = self._reset_pending
+        self._reset_pending = False
+        target = self._target_to_persist()
+        assert self._sync_save is not None
+        if self.settings.PersistMessages or reset or batch:
+            self._sync_save(self.core.next_sender, target, stored, reset)
+        self._saved = (self.core.next_sender, self.core.next_target)
+        self._write([ob.raw for ob in batch])
+
+    def _write(self, raws: list[bytes]) -> None:
+        if not raws or self._transport is None:
+            return
+        if self.faults.active:
+            raws = self.faults.apply(raws)
+            if not raws:
+                return
+        now = self.clock()
+        for raw in raws:
+            self.msglog.write(self.session_id, OUT, now, raw)
+        data = b"".join(raws)
+        if self.faults.delay_outbound:
+            t = self._transport
+            asyncio.get_running_loop().call_later(self.faults.delay_outbound, _late_write, t, data)
+        else:
+            self._transport.write(data)
+
+    def _finish_flush(self) -> None:
+        if self._closing is not None and self._transport is not None:
+            t = self._transport
+            if self.faults.delay_outbound:
+                asyncio.get_running_loop().call_later(self.faults.delay_outbound + 0.001, t.close)
+            else:
+                t.close()
+        if self._flushed_waiters and not self._queue:
+            for fut in self._flushed_waiters:
+                if not fut.done():
+                    fut.set_result(None)
+            self._flushed_waiters = []
+
+    async def _write_loop(self) -> None:
+        try:
+            while self._queue:
+                items = self._queue
+                self._queue = []
+                batch: list[Outbound] = []
+                for item in items:
+                    if isinstance(item, tuple):
+                        if batch:
+                            await self._persist_and_write(batch)
+                            batch = []
+                        await self._resend(item)
+                    else:
+                        batch.append(item)
+                if (
+                    batch
+                    or self._reset_pending
+                    or (
+                        self.core.next_sender,
+                        self._target_to_persist(),
+                    )
+                    != self._saved
+                ):
+                    await self._persist_and_write(batch)
+                if self._transport is not None and not self._can_write.is_set():
+                    await self._can_write.wait()
+            self._finish_flush()
+        except Exception:
+            log.exception("%s: writer failed; dropping the connection", self.session_id)
+            self.abort("store or write failure")
+        finally:
+            self._writer = None
+            if self._queue:
+                self._schedule()
+
+    async def _persist_and_write(self, batch: list[Outbound]) -> None:
+        stored = [(ob.seq, ob.raw) for ob in batch if ob.store]
+        reset = self._reset_pending
+        self._reset_pending = False
+        sender, target = self.core.next_sender, self._target_to_persist()
+        await self.store.save(sender, target, stored, reset)
+        self._saved = (sender, target)
+        self._write([ob.raw for ob in batch])
+
+    async def _resend(self, rng: tuple[int, int]) -> None:
+        begin, end = rng
+        stored = await self.store.get_messages(begin, end)
+        out = self.core.build_resend(begin, end, stored, self.clock())
+        self._write([ob.raw for ob in out])
+
+    # flow control from the protocol
+    def _pause_writing(self) -> None:
+        self._can_write.clear()
+
+    def _resume_writing(self) -> None:
+        self._can_write.set()
+        if self._queue:
+            self._schedule()
+
+
+def _late_write(transport: asyncio.Transport, data: bytes) -> None:
+    if not transport.is_closing():
+        transport.write(data)
+
+
+def _seq_of(msg: simplefix.FixMessage) -> int:
+    v = msg.get(34)
+    return int(v) if v and v.isdigit() else 0
+
+
+class _Conn(asyncio.Protocol):
+    """One TCP connection. An acceptor connection learns its session from the first message."""
+
+    def __init__(
+        self,
+        session: FixSession | None,
+        route: Callable[[_Conn, simplefix.FixMessage], FixSession | None] | None = None,
+    ) -> None:
+        self.session = session
+        self.route = route
+        self.splitter = FrameSplitter()
+        self.transport: asyncio.Transport | None = None
+        self.closed = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        if self.session is not None:
+            transport.set_write_buffer_limits(high=self.session.settings.WriteHighWaterMark)
+            self.session._attach(self, transport)
+
+    def data_received(self, data: bytes) -> None:
+        if self.session is not None:
+            self.session._data(self.splitter, data)
+            return
+        assert self.route is not None and self.transport is not None
+        raws = self.splitter.feed(data)
+        if not raws:
+            if self.splitter.buffered > 65536:
+                self.transport.abort()
+            return
+        first = parse(raws[0])
+        session = self.route(self, first) if first is not None else None
+        if session is None:
+            self.transport.abort()  # unknown session, not a Logon, or already connected
+            return
+        self.session = session
+        self.transport.set_write_buffer_limits(high=session.settings.WriteHighWaterMark)
+        session._attach(self, self.transport)
+        # re-feed the already framed messages (and what is left in the splitter)
+        rest = self.splitter._buf
+        self.splitter.reset()
+        session._data(self.splitter, b"".join(raws) + rest)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.session is not None and self.session._conn is self:
+            self.session._detached(exc)
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        if self.session is not None:
+            self.session._pause_writing()
+
+    def resume_writing(self) -> None:
+        if self.session is not None:
+            self.session._resume_writing()
+
+
+class Initiator:
+    """Connects one session and keeps it connected: reconnect with capped exponential backoff."""
+
+    def __init__(
+        self,
+        session: FixSession,
+        host: str | None = None,
+        port: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        server_hostname: str | None = None,
+        in_session: Callable[[float], bool] | None = None,
+    ) -> None:
+        self.session = session
+        self.host = host or session.settings.SocketConnectHost
+        self.port = port or session.settings.SocketConnectPort
+        self.ssl_context = ssl_context
+        self.server_hostname = server_hostname
+        self.in_session = in_session
+        self.connects = 0
+        self.failures = 0
+        self.last_backoff = 0.0
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+
+    async def start(self) -> None:
+        if not self.session._loaded:
+            await self.session.load()
+        self._stopping = False
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        s = self.session.settings
+        backoff = s.ReconnectInterval
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            if self.in_session is not None and not self.in_session(self.session.clock()):
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                _, conn = await loop.create_connection(
+                    lambda: _Conn(self.session),
+                    self.host,
+                    self.port,
+                    ssl=self.ssl_context,
+                    server_hostname=self.server_hostname if self.ssl_context else None,
+                )
+                self.connects += 1
+                await conn.closed
+                if self.session.reached_logon:
+                    backoff = s.ReconnectInterval
+            except (OSError, ssl.SSLError) as exc:
+                self.failures += 1
+                log.info("%s: connect failed: %s", self.session.session_id, exc)
+            if self._stopping:
+                break
+            self.last_backoff = backoff
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, s.MaxReconnectInterval)
+
+    async def stop(self, logout: bool = True, timeout: float | None = None) -> None:
+        """Log out (bounded by LogoutTimeout) and stop reconnecting."""
+        self._stopping = True
+        if logout and self.session._transport is not None:
+            try:
+                await self.session.logout(
+                    timeout=timeout or self.session.settings.LogoutTimeout + 1.0
+                )
+            except TimeoutError:
+                self.session.abort("logout did not complete")
+        elif self.session._transport is not None:
+            self.session.abort("stopped")
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        if self.session._writer is not None:
+            try:
+                await self.session._writer
+            except Exception:
+                pass
+
+
+class Acceptor:
+    """Listens for many sessions, each keyed by (its SenderCompID, its TargetCompID)."""
+
+    def __init__(
+        self,
+        sessions: Iterable[FixSession],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self.sessions = {(s.settings.SenderCompID, s.settings.TargetCompID): s for s in sessions}
+        self.host = host
+        self.port = port
+        self.ssl_context = ssl_context
+        self.refused = 0
+        self._server: asyncio.Server | None = None
+        self._conns: set[_Conn] = set()
+
+    async def start(self) -> None:
+        for s in self.sessions.values():
+            if not s._loaded:
+                await s.load()
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._make_conn, self.host, self.port, ssl=self.ssl_context
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def _make_conn(self) -> _Conn:
+        conn = _Conn(None, self._route)
+        self._conns.add(conn)
+        conn.closed.add_done_callback(lambda _f: self._conns.discard(conn))
+        return conn
+
+    def _route(self, conn: _Conn, first: simplefix.FixMessage) -> FixSession | None:
+        if first.message_type != b"A":
+            self.refused += 1
+            return None
+        ours, theirs = first.get(56), first.get(49)
+        if ours is None or theirs is None:
+            self.refused += 1
+            return None
+        session = self.sessions.get(
+            (ours.decode(errors="replace"), theirs.decode(errors="replace"))
+        )
+        if session is None or session._transport is not None:
+            self.refused += 1
+            return None
+        return session
+
+    async def stop(self, logout: bool = True) -> None:
+        if self._server is not None:
+            self._server.close()
+        for s in self.sessions.values():
+            if s._transport is not None:
+                if logout and s.logged_on:
+                    try:
+                        await s.logout(timeout=s.settings.LogoutTimeout + 1.0)
+                    except TimeoutError:
+                        s.abort("logout did not complete")
+                else:
+                    s.abort("acceptor stopped")
+        for c in list(self._conns):
+            if c.transport is not None:
+                c.transport.abort()
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+
+__all__ = [
+    "Acceptor",
+    "Application",
+    "Faults",
+    "FixSession",
+    "Initiator",
+    "NotLoggedOn",
+    "load_dictionary",
+]
