@@ -112,18 +112,25 @@ async def websocket_session(
     watcher = asyncio.create_task(watch_client())
     try:
         await websocket.send_text(_dumps({"type": "subscribed", "accounts": sorted(accounts)}))
-        while not watcher.done():
-            item = await feed.next(KEEPALIVE_SECONDS)
-            if item is None:
+        while True:
+            getter = asyncio.ensure_future(feed.queue.get())
+            done, _ = await asyncio.wait(
+                {getter, watcher}, timeout=KEEPALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED
+            )
+            if getter not in done:
+                getter.cancel()
+                if watcher in done:  # the client went away
+                    break
                 await websocket.send_text(_dumps({"type": "keep-alive"}))
-            elif item is _END:
+                continue
+            item = getter.result()
+            if item is _END:
                 break
-            elif isinstance(item, OrderError):
+            if isinstance(item, OrderError):
                 await websocket.send_text(_dumps({"type": "error", "error": item.to_dict()}))
                 break
-            else:
-                event_id, event = item
-                await websocket.send_text(_dumps({"type": "order", "id": event_id, "event": event}))
+            event_id, event = item
+            await websocket.send_text(_dumps({"type": "order", "id": event_id, "event": event}))
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     finally:
