@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from redis.asyncio.cluster import RedisCluster
+
 from gateway import keys
 from gateway.codec import (
     FIELD,
@@ -531,7 +533,7 @@ class OrderGateway:
             else list(range(self.P))
         )
         pos = await self._start_positions(parts, last_event_id)
-        cluster = not hasattr(self.redis, "connection_pool")
+        cluster = isinstance(self.redis, RedisCluster)
         while True:
             with redis_errors():
                 if cluster:  # one slot per XREAD: a blocking read per partition

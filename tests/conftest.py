@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 sys.path.insert(0, str(Path(__file__).parent))
 
+from support.cluster import RedisClusterProcs  # noqa: E402
 from support.procs import RedisServer  # noqa: E402
 
 
@@ -29,3 +30,14 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redi
     await client.flushall()
     yield client
     await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterProcs]:
+    """A real 3-master Redis Cluster (redis-server --cluster-enabled yes) for the session.
+
+    Clients: ``redis.asyncio.RedisCluster.from_url(redis_cluster.url)``; flush between tests
+    with ``support.cluster.flush_cluster``. Tests that use it are marked ``cluster``."""
+    cluster = RedisClusterProcs().start()
+    yield cluster
+    cluster.stop()
