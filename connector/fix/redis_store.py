@@ -1,0 +1,95 @@
+"""Redis message store: the production backend, under the session's own hash tag.
+
+Layout (names from ``gateway.keys``, all sharing the tag ``{FIX.4.4:SENDER->TARGET}``):
+
+- ``fix_state``  hash ``next_sender``, ``next_target``, ``creation_time``
+- ``fix_out``    hash MsgSeqNum -> raw outbound application message (for resend)
+- ``fix_fence``  string, the current fencing token (bumped by whoever takes the leader lease)
+
+``save`` is ONE round trip (EVALSHA of ``lua/store_save.lua``) however many messages the batch
+holds, and is refused with :class:`FencedError` when a fencing token is set and is no longer
+the current one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from connector.fix.store import FencedError, StoreState
+from gateway import keys
+
+_SAVE_LUA = (Path(__file__).parent / "lua" / "store_save.lua").read_text()
+_HMGET_CHUNK = 1000
+
+
+class RedisStore:
+    def __init__(
+        self, client: aioredis.Redis, session_id: str, fence_token: int | str | None = None
+    ) -> None:
+        self.client = client
+        self.session_id = session_id
+        self.fence_token = fence_token
+        self.state_key = keys.fix_state(session_id)
+        self.out_key = keys.fix_out(session_id)
+        self.fence_key = keys.fix_fence(session_id)
+        self._save = client.register_script(_SAVE_LUA)
+        self.round_trips = 0
+
+    async def load(self) -> StoreState:
+        raw = await self.client.hgetall(self.state_key)
+        self.round_trips += 1
+        if not raw:
+            now = time.time()
+            await self.client.hsetnx(self.state_key, "creation_time", repr(now))
+            return StoreState(1, 1, now)
+        get = {k.decode(): v.decode() for k, v in raw.items()}
+        return StoreState(
+            int(get.get("next_sender", 1)),
+            int(get.get("next_target", 1)),
+            float(get.get("creation_time", time.time())),
+        )
+
+    async def save(
+        self,
+        next_sender: int,
+        next_target: int,
+        messages: Sequence[tuple[int, bytes]] = (),
+        reset: bool = False,
+    ) -> None:
+        args: list[bytes | str | int] = [
+            "" if self.fence_token is None else str(self.fence_token),
+            next_sender,
+            next_target,
+            "1" if reset else "0",
+            repr(time.time()),
+        ]
+        for seq, raw in messages:
+            args.append(seq)
+            args.append(raw)
+        try:
+            await self._save(keys=[self.state_key, self.out_key, self.fence_key], args=args)
+        except ResponseError as exc:
+            if "FENCED" in str(exc):
+                raise FencedError(str(exc)) from None
+            raise
+        finally:
+            self.round_trips += 1
+
+    async def get_messages(self, begin: int, end: int) -> dict[int, bytes]:
+        out: dict[int, bytes] = {}
+        for lo in range(begin, end + 1, _HMGET_CHUNK):
+            seqs = list(range(lo, min(lo + _HMGET_CHUNK, end + 1)))
+            values = await self.client.hmget(self.out_key, seqs)
+            self.round_trips += 1
+            for s, v in zip(seqs, values, strict=True):
+                if v is not None:
+                    out[s] = bytes(v)
+        return out
+
+    async def close(self) -> None:
+        return None
