@@ -1,99 +1,16 @@
-"""Exchange-side safety per FIX session: kill switch, hard limits, injected rejects; and the record
-of every order message received (what ``GET /orders`` shows).
+"""The record of every order message received, by session and ClOrdID (what ``GET /orders`` shows).
 
-Pure and clock-free (``now`` is passed in, epoch seconds). Hard limits are off unless configured,
-so a load test is not refused by default (issue 3, item 4).
+``received`` counts every arrival, PossDup copies included, and ``poss_dup_received`` the ones
+that carried PossDupFlag: this is how tests prove that every order arrived exactly once. Pure;
+``now`` is passed in (epoch seconds). The kill switch, hard limits and injected rejects live in
+the matching engine (``MatchingEngine.set_kill_switch`` / ``SessionRules`` / ``inject_rejects``).
 """
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
-
-from .model import OrdRejReason, RejectRule
-
-
-@dataclass(frozen=True, slots=True)
-class Refusal:
-    """Why the session guard refused an order: OrdRejReason(103) and the rule for Text(58)."""
-
-    reason: OrdRejReason
-    rule: RejectRule
-    detail: str
-
-    @property
-    def text(self) -> str:
-        return f"{self.rule.value}: {self.detail}"
-
-
-@dataclass
-class SessionGuard:
-    """The checks a session's new orders pass before they reach the matching engine."""
-
-    max_order_value: Decimal | None = None
-    max_value_per_second: Decimal | None = None
-    kill_switch: bool = False
-    reject_next: int = 0
-    refused: int = 0
-    _window: deque[tuple[float, Decimal]] = field(default_factory=deque, repr=False)
-    _window_sum: Decimal = Decimal(0)
-
-    def check(self, value: Decimal | None, now: float) -> Refusal | None:
-        """``None`` to let an order of ``value`` yen through (and count it), else the refusal.
-
-        Order of checks: kill switch, an injected reject, value per order, value per second.
-        ``value`` is None when it cannot be known (unknown symbol): the engine will refuse it.
-        """
-        refusal = self._check(value, now)
-        if refusal is not None:
-            self.refused += 1
-        return refusal
-
-    def _check(self, value: Decimal | None, now: float) -> Refusal | None:
-        if self.kill_switch:
-            return Refusal(
-                OrdRejReason.BROKER_OPTION,
-                RejectRule.KILL_SWITCH,
-                "the session's kill switch is on",
-            )
-        if self.reject_next > 0:
-            self.reject_next -= 1
-            return Refusal(
-                OrdRejReason.BROKER_OPTION,
-                RejectRule.INJECTED,
-                "fault reject_next_orders",
-            )
-        if value is None:
-            return None
-        if self.max_order_value is not None and value > self.max_order_value:
-            return Refusal(
-                OrdRejReason.ORDER_EXCEEDS_LIMIT,
-                RejectRule.HARD_LIMIT_EXCEEDED,
-                f"order value {value} exceeds max_order_value {self.max_order_value}",
-            )
-        if self.max_value_per_second is not None:
-            window = self._window
-            while window and window[0][0] <= now - 1.0:
-                self._window_sum -= window.popleft()[1]
-            if self._window_sum + value > self.max_value_per_second:
-                return Refusal(
-                    OrdRejReason.ORDER_EXCEEDS_LIMIT,
-                    RejectRule.HARD_LIMIT_EXCEEDED,
-                    f"value in the last second {self._window_sum + value} exceeds "
-                    f"max_value_per_second {self.max_value_per_second}",
-                )
-            window.append((now, value))
-            self._window_sum += value
-        return None
-
-    def reset(self) -> None:
-        self.kill_switch = False
-        self.reject_next = 0
-        self._window.clear()
-        self._window_sum = Decimal(0)
 
 
 @dataclass(slots=True)

@@ -157,6 +157,7 @@ def decode(msg: Any, session: str) -> Command:
             order_id=_get(msg, 37),
             symbol=_get(msg, 55),
             side=_SIDES.get(side) if side else None,
+            poss_dup=poss_dup(msg),
         )
     if msg_type == "G":
         side = _get(msg, 54)
@@ -170,12 +171,16 @@ def decode(msg: Any, session: str) -> Command:
             ord_type=_ord_type(_get(msg, 40) or OrdType.LIMIT.value, cxl),
             symbol=_get(msg, 55),
             side=_SIDES.get(side) if side else None,
+            poss_dup=poss_dup(msg),
         )
     if msg_type == "H":
+        side = _get(msg, 54)
         return StatusRequest(
             session=session,
             cl_ord_id=_need(msg, 11, "ClOrdID", OrdRejReason.UNKNOWN_ORDER.value),
             order_id=_get(msg, 37),
+            symbol=_get(msg, 55) or "",
+            side=_SIDES.get(side or "", Side.BUY),
         )
     raise MappingError(OrdRejReason.OTHER.value, "unsupported_message", f"MsgType(35)={msg_type}")
 

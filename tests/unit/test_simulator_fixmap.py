@@ -122,9 +122,15 @@ def test_replace_request_maps_new_quantity_and_price() -> None:
 
 
 def test_status_request_maps_cl_ord_id() -> None:
-    assert decode(message("H", (11, "c1"), (55, "7203"), (54, "1")), "S") == StatusRequest(
-        "S", "c1", None
+    assert decode(message("H", (11, "c1"), (55, "7203"), (54, "2")), "S") == StatusRequest(
+        "S", "c1", None, "7203", Side.SELL
     )
+
+
+def test_possdup_cancel_carries_the_flag() -> None:
+    msg = message("F", (41, "c1"), (11, "c2"), (55, "7203"), (54, "1"), (38, "100"), poss_dup=True)
+    cmd = decode(msg, "S")
+    assert isinstance(cmd, CancelOrder) and cmd.poss_dup
 
 
 def report(**changes: object) -> ExecutionReport:
