@@ -121,7 +121,7 @@ class ReportApplier:
         with redis_errors():
             pipe = self.redis.pipeline(transaction=False)
             for skeys, args in calls:
-                pipe.evalsha(script.sha, len(skeys), *skeys, *args)
+                pipe.execute_command("EVALSHA", script.sha, len(skeys), *skeys, *args)
             results = await pipe.execute(raise_on_error=False)
             out = []
             for (skeys, args), res in zip(calls, results, strict=True):

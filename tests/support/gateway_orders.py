@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway import keys
 from gateway.codec import FIELD, decode_command
+from gateway.refdata import ReferenceData
 from gateway.validation import parse_new_order
+
+# Friday 2026-11-27 10:00 Tokyo: TSE continuous session
+MARKET_OPEN = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+REFDATA = ReferenceData.load()
+
+
+class Clock:
+    """A settable clock (venue phase depends on it); Redis's own clock drives the rate limit."""
+
+    def __init__(self, at: datetime = MARKET_OPEN) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
 
 BODY: dict[str, Any] = {
     "account": "A1",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,25 +13,11 @@ import redis.asyncio as aioredis
 sys.path.insert(0, str(Path(__file__).parents[2]))
 
 from support.cluster import flush_cluster  # noqa: E402
+from support.gateway_orders import REFDATA, Clock  # noqa: E402
 
 from gateway.config import GatewayConfig, RiskLimits  # noqa: E402
 from gateway.orders import OrderGateway  # noqa: E402
-from gateway.refdata import ReferenceData  # noqa: E402
 from gateway.reports import ReportApplier  # noqa: E402
-
-# Friday 2026-11-27 10:00 Tokyo: TSE continuous session
-MARKET_OPEN = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
-REFDATA = ReferenceData.load()
-
-
-class Clock:
-    """A settable clock (venue phase depends on it); Redis's own clock drives the rate limit."""
-
-    def __init__(self, at: datetime = MARKET_OPEN) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture(params=["single", pytest.param("cluster", marks=pytest.mark.cluster)])
