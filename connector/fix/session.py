@@ -167,6 +167,7 @@ class Session:
         # operator / fault-injection knobs (off by default)
         self.reset_on_next_logon = False
         self.suppress_heartbeats = False
+        self.check_peer_heartbeats = True  # False: never TestRequest or drop a silent peer
         self.refuse_logons_until = 0.0
         self.refuse_logon_text = "logon refused"
         self.accept_logon: Any = None  # callable(msg) -> refusal text or None
@@ -317,7 +318,7 @@ class Session:
                 if now - self._test_req_at >= limit:
                     a.disconnect = "TestRequest not answered"
                     return a
-            elif now - self._last_recv >= limit:
+            elif now - self._last_recv >= limit and self.check_peer_heartbeats:
                 self._test_req_id = b"TEST%d" % next(_test_req_ids)
                 self._test_req_at = now
                 self._send_admin(a, b"1", b"112=" + self._test_req_id + SOH, now)
