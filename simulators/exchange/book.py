@@ -35,6 +35,8 @@ class Order:
         "cum_qty",
         "leaves_qty",
         "notional",
+        "avg_px",
+        "quiet",
         "tif",
         "status",
         "seq",
@@ -69,6 +71,8 @@ class Order:
         self.cum_qty = 0
         self.leaves_qty = qty
         self.notional = Decimal(0)
+        self.avg_px = Decimal(0)
+        self.quiet = session[:1] == "#"  # an internal session's order: no reports
         self.tif = tif
         self.status = OrdStatus.NEW
         self.seq = seq

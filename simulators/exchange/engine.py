@@ -71,6 +71,35 @@ from .model import (
 )
 from .phases import Auction, Phase, SimClock, VenueProfile, auction_between, profile_for
 
+# enum members as module constants: an Enum attribute lookup costs ~10x a global one
+_TIF_DAY = TimeInForce.DAY
+_TIF_AT_THE_OPENING = TimeInForce.AT_THE_OPENING
+_TIF_AT_THE_CLOSE = TimeInForce.AT_THE_CLOSE
+_TIF_IOC = TimeInForce.IOC
+_TIF_FOK = TimeInForce.FOK
+_OT_MARKET = OrdType.MARKET
+_OT_LIMIT = OrdType.LIMIT
+_SIDE_BUY = Side.BUY
+_SIDE_SELL = Side.SELL
+_PH_CLOSED = Phase.CLOSED
+_PH_PRE_OPEN = Phase.PRE_OPEN
+_PH_CONTINUOUS = Phase.CONTINUOUS
+_PH_LUNCH = Phase.LUNCH
+_PH_CLOSING_AUCTION = Phase.CLOSING_AUCTION
+_ST_NEW = OrdStatus.NEW
+_ST_PARTIALLY_FILLED = OrdStatus.PARTIALLY_FILLED
+_ST_FILLED = OrdStatus.FILLED
+_ST_CANCELED = OrdStatus.CANCELED
+_ST_REJECTED = OrdStatus.REJECTED
+_ST_EXPIRED = OrdStatus.EXPIRED
+_ET_NEW = ExecType.NEW
+_ET_CANCELED = ExecType.CANCELED
+_ET_REPLACED = ExecType.REPLACED
+_ET_REJECTED = ExecType.REJECTED
+_ET_EXPIRED = ExecType.EXPIRED
+_ET_TRADE = ExecType.TRADE
+_ET_ORDER_STATUS = ExecType.ORDER_STATUS
+
 ZERO = Decimal(0)
 _AVG_QUANTUM = Decimal("0.000001")
 _ONE_SECOND = timedelta(seconds=1)
@@ -141,10 +170,8 @@ class OrderView:
     status: OrdStatus
 
 
-def _avg(o: Order) -> Decimal:
-    if not o.cum_qty:
-        return ZERO
-    avg = o.notional / o.cum_qty
+def _average(notional: Decimal, qty: int) -> Decimal:
+    avg = notional / qty
     exponent = avg.as_tuple().exponent
     if isinstance(exponent, int) and exponent >= -6:
         return avg  # exact (e.g. 2851 or 2851.5)
@@ -200,6 +227,9 @@ class MatchingEngine:
         self._pinned = phase is not None
         self._phase = phase if phase is not None else self.profile.schedule.phase_at(now)
         self._next_boundary = self.profile.schedule.next_boundary(now)
+        # tuples, not sets: `in` on a few Enum members by identity beats hashing an Enum
+        self._order_types = tuple(self.profile.order_types)
+        self._tif_now = tuple(self.profile.time_in_force.get(self._phase, ()))
 
     # --- clock and phases --------------------------------------------------------------
 
@@ -259,15 +289,16 @@ class MatchingEngine:
         if new is old:
             return
         self._phase = new
+        self._tif_now = tuple(self.profile.time_in_force.get(new, ()))
         kind = auction_between(old, new)
         if kind is not None:
             for book in list(self._books.values()):
                 self._auction(book, kind, at, out)
-        if new is Phase.CLOSED:
+        if new is _PH_CLOSED:
             for book in self._books.values():
                 for o in self._live_in_book(book):
                     self._expire(book, o, at, "end of the trading day", out)
-        if old is Phase.CLOSED:
+        if old is _PH_CLOSED:
             self._new_day()
 
     def _new_day(self) -> None:
@@ -326,16 +357,20 @@ class MatchingEngine:
         for o in [o for o in self._orders.values() if o.session == name and o.live]:
             book = self._books[o.symbol]
             self._take_off(book, o)
-            o.status = OrdStatus.CANCELED
+            o.status = _ST_CANCELED
             o.leaves_qty = 0
-            self._report(o, ExecType.CANCELED, now, out, text=text)
+            self._report(o, _ET_CANCELED, now, out, text=text)
 
     # --- commands ----------------------------------------------------------------------
 
     def new_order(self, cmd: NewOrder) -> list[Event]:
         out: list[Event] = []
         now = self.clock.now()
-        self._sync(now, out)
+        if not self._pinned:
+            if self._last <= now < self._next_boundary:
+                self._last = now
+            else:
+                self._sync(now, out)
         sess = self._sessions.get(cmd.session) or self._session(cmd.session)
         known = sess.cl_ord_ids
         if cmd.cl_ord_id in known:
@@ -381,16 +416,16 @@ class MatchingEngine:
         book = self._books.get(cmd.symbol)
         if book is None:
             book = self._books[cmd.symbol] = Book(cmd.symbol)
-        self._report(order, ExecType.NEW, now, out)
+        self._report(order, _ET_NEW, now, out)
 
         tif = order.tif
-        if tif is TimeInForce.AT_THE_OPENING:
+        if tif is _TIF_AT_THE_OPENING:
             order.live = True
             book.at_open[order.order_id] = order
-        elif tif is TimeInForce.AT_THE_CLOSE:
+        elif tif is _TIF_AT_THE_CLOSE:
             order.live = True
             book.at_close[order.order_id] = order
-        elif self._phase is Phase.CONTINUOUS:
+        elif self._phase is _PH_CONTINUOUS:
             self._continuous(book, order, sess.rules.self_trade_prevention, now, out)
         else:
             book.side(order.side).add(order)  # waits for the itayose
@@ -428,9 +463,9 @@ class MatchingEngine:
         self._take_off(self._books[order.symbol], order)
         order.orig_cl_ord_id = order.cl_ord_id
         order.cl_ord_id = cmd.cl_ord_id
-        order.status = OrdStatus.CANCELED
+        order.status = _ST_CANCELED
         order.leaves_qty = 0
-        self._report(order, ExecType.CANCELED, now, out)
+        self._report(order, _ET_CANCELED, now, out)
         return out
 
     def replace(self, cmd: ReplaceOrder) -> list[Event]:
@@ -469,7 +504,7 @@ class MatchingEngine:
 
         sess.cl_ord_ids[cmd.cl_ord_id] = order
         book = self._books[order.symbol]
-        new_price = cmd.price if order.ord_type is OrdType.LIMIT else None
+        new_price = cmd.price if order.ord_type is _OT_LIMIT else None
         new_leaves = cmd.quantity - order.cum_qty
         loses_priority = new_price != order.price or cmd.quantity > order.qty
         order.orig_cl_ord_id = order.cl_ord_id
@@ -480,20 +515,20 @@ class MatchingEngine:
             if loses_priority:
                 self._seq += 1
                 order.seq = self._seq
-            self._report(order, ExecType.REPLACED, now, out)
+            self._report(order, _ET_REPLACED, now, out)
             return out
         side = book.side(order.side)
         if not loses_priority:  # a pure quantity decrease keeps its place in the queue
             side.reduce(order, order.leaves_qty - new_leaves)
             order.qty, order.leaves_qty = cmd.quantity, new_leaves
-            self._report(order, ExecType.REPLACED, now, out)
+            self._report(order, _ET_REPLACED, now, out)
             return out
         side.remove(order)
         order.price, order.qty, order.leaves_qty = new_price, cmd.quantity, new_leaves
         self._seq += 1
         order.seq = self._seq
-        self._report(order, ExecType.REPLACED, now, out)
-        if self._phase is Phase.CONTINUOUS and order.ord_type is OrdType.LIMIT:
+        self._report(order, _ET_REPLACED, now, out)
+        if self._phase is _PH_CONTINUOUS and order.ord_type is _OT_LIMIT:
             self._continuous(book, order, sess.rules.self_trade_prevention, now, out)
         else:
             side.add(order)
@@ -516,12 +551,12 @@ class MatchingEngine:
                     cl_ord_id=cmd.cl_ord_id,
                     orig_cl_ord_id=None,
                     exec_id=f"{self._prefix}-X{self._ids}",
-                    exec_type=ExecType.ORDER_STATUS,
-                    ord_status=OrdStatus.REJECTED,
+                    exec_type=_ET_ORDER_STATUS,
+                    ord_status=_ST_REJECTED,
                     symbol=cmd.symbol,
                     side=cmd.side,
-                    ord_type=OrdType.LIMIT,
-                    time_in_force=TimeInForce.DAY,
+                    ord_type=_OT_LIMIT,
+                    time_in_force=_TIF_DAY,
                     order_qty=0,
                     price=None,
                     cum_qty=0,
@@ -534,7 +569,7 @@ class MatchingEngine:
                 )
             )
             return out
-        self._report(order, ExecType.ORDER_STATUS, now, out, force=True)
+        self._report(order, _ET_ORDER_STATUS, now, out, force=True)
         return out
 
     # --- validation ----------------------------------------------------------------------
@@ -552,7 +587,7 @@ class MatchingEngine:
                 "the kill switch of this session is on",
             )
         phase = self._phase
-        if phase is Phase.CLOSED:
+        if phase is _PH_CLOSED:
             raise _Rejected(
                 OrdRejReason.EXCHANGE_CLOSED, RejectRule.MARKET_CLOSED, f"{self.venue} is closed"
             )
@@ -565,13 +600,13 @@ class MatchingEngine:
                 f"{cmd.symbol!r} is not traded on {self.venue}"
                 + (" by this session" if inst is not None else ""),
             )
-        if cmd.ord_type not in self.profile.order_types:
+        if cmd.ord_type not in self._order_types:
             raise _Rejected(
                 OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
                 RejectRule.ORDER_TYPE_NOT_ALLOWED,
                 f"OrdType {cmd.ord_type.value} is not accepted on {self.venue}",
             )
-        if cmd.time_in_force not in self.profile.time_in_force.get(phase, ()):
+        if cmd.time_in_force not in self._tif_now:
             raise _Rejected(
                 OrdRejReason.UNSUPPORTED_ORDER_CHARACTERISTIC,
                 RejectRule.TIME_IN_FORCE_NOT_ALLOWED,
@@ -594,7 +629,7 @@ class MatchingEngine:
 
     @staticmethod
     def _check_price(ord_type: OrdType, price: Decimal | None, inst: Instrument) -> Decimal | None:
-        if ord_type is OrdType.MARKET:
+        if ord_type is _OT_MARKET:
             if price is not None:
                 raise _Rejected(
                     OrdRejReason.OTHER,
@@ -738,8 +773,8 @@ class MatchingEngine:
         self, book: Book, order: Order, stp: bool, now: datetime, out: list[Event]
     ) -> None:
         """Match ``order`` as the aggressor, then rest, expire or cancel what is left."""
-        if order.tif is TimeInForce.FOK and not self._fok_fillable(book, order, stp):
-            self._finish(order, OrdStatus.EXPIRED, now, "FOK: not fully fillable at once", out)
+        if order.tif is _TIF_FOK and not self._fok_fillable(book, order, stp):
+            self._finish(order, _ST_EXPIRED, now, "FOK: not fully fillable at once", out)
             return
         stopped = self._sweep(book, order, stp, now, out)
         if not order.leaves_qty:
@@ -747,21 +782,21 @@ class MatchingEngine:
         if stopped:
             self._finish(
                 order,
-                OrdStatus.CANCELED,
+                _ST_CANCELED,
                 now,
                 "self_trade_prevention: would trade with an order of the same session",
                 out,
             )
-        elif order.ord_type is OrdType.MARKET:
+        elif order.ord_type is _OT_MARKET:
             self._finish(
                 order,
-                OrdStatus.EXPIRED,
+                _ST_EXPIRED,
                 now,
                 "market order: no more liquidity within the daily limit",
                 out,
             )
-        elif order.tif is TimeInForce.IOC or order.tif is TimeInForce.FOK:
-            self._finish(order, OrdStatus.EXPIRED, now, "IOC: remainder expired", out)
+        elif order.tif is _TIF_IOC or order.tif is _TIF_FOK:
+            self._finish(order, _ST_EXPIRED, now, "IOC: remainder expired", out)
         else:
             book.side(order.side).add(order)
 
@@ -771,7 +806,7 @@ class MatchingEngine:
         prices = contra.prices
         levels = contra.levels
         limit = order.price
-        buy = order.side is Side.BUY
+        buy = order.side is _SIDE_BUY
         own = order.session if stp else None
         while order.leaves_qty and prices:
             best = prices[-1]
@@ -795,7 +830,7 @@ class MatchingEngine:
     def _fok_fillable(self, book: Book, order: Order, stp: bool) -> bool:
         need = order.leaves_qty
         limit = order.price
-        buy = order.side is Side.BUY
+        buy = order.side is _SIDE_BUY
         have = 0
         for level in book.contra(order.side).levels_best_first():
             if limit is not None and (level.price > limit if buy else level.price < limit):
@@ -832,18 +867,22 @@ class MatchingEngine:
             o.cum_qty += qty
             o.leaves_qty -= qty
             o.notional += value
+            if o.cum_qty == qty:
+                o.avg_px = price  # first fill
+            elif price != o.avg_px:
+                o.avg_px = _average(o.notional, o.cum_qty)
             if o.live:
                 side = contra if o is resting else book.side(o.side)
                 side.reduce(o, qty)
                 if not o.leaves_qty:
                     side.remove(o)
-            o.status = OrdStatus.FILLED if not o.leaves_qty else OrdStatus.PARTIALLY_FILLED
-            self._report(o, ExecType.TRADE, now, out, qty, price, match_id)
+            o.status = _ST_FILLED if not o.leaves_qty else _ST_PARTIALLY_FILLED
+            self._report(o, _ET_TRADE, now, out, qty, price, match_id)
         book.last_price = price
         counters = self.counters
         counters.trades += 1
         counters.volume += qty
-        buy, sell = (aggressor, resting) if aggressor.side is Side.BUY else (resting, aggressor)
+        buy, sell = (aggressor, resting) if aggressor.side is _SIDE_BUY else (resting, aggressor)
         self.trades.append(
             Trade(match_id, book.symbol, price, qty, buy.order_id, sell.order_id, now)
         )
@@ -913,14 +952,14 @@ class MatchingEngine:
 
     def _expire(self, book: Book, o: Order, at: datetime, text: str, out: list[Event]) -> None:
         self._take_off(book, o)
-        self._finish(o, OrdStatus.EXPIRED, at, text, out)
+        self._finish(o, _ST_EXPIRED, at, text, out)
 
     def _finish(
         self, o: Order, status: OrdStatus, at: datetime, text: str, out: list[Event]
     ) -> None:
         o.status = status
         o.leaves_qty = 0
-        kind = ExecType.EXPIRED if status is OrdStatus.EXPIRED else ExecType.CANCELED
+        kind = _ET_EXPIRED if status is _ST_EXPIRED else _ET_CANCELED
         self._report(o, kind, at, out, text=text)
 
     def _report(
@@ -935,7 +974,7 @@ class MatchingEngine:
         text: str | None = None,
         force: bool = False,
     ) -> None:
-        if o.session[:1] == INTERNAL_PREFIX and not force:
+        if o.quiet and not force:
             return
         self._ids += 1
         out.append(
@@ -955,7 +994,7 @@ class MatchingEngine:
                 o.price,
                 o.cum_qty,
                 o.leaves_qty,
-                _avg(o),
+                o.avg_px,
                 at,
                 last_qty,
                 last_px,
@@ -975,8 +1014,8 @@ class MatchingEngine:
             cl_ord_id=cmd.cl_ord_id,
             orig_cl_ord_id=None,
             exec_id=f"{self._prefix}-X{self._ids}",
-            exec_type=ExecType.REJECTED,
-            ord_status=OrdStatus.REJECTED,
+            exec_type=_ET_REJECTED,
+            ord_status=_ST_REJECTED,
             symbol=cmd.symbol,
             side=cmd.side,
             ord_type=cmd.ord_type,
@@ -1006,7 +1045,7 @@ class MatchingEngine:
             order_id=order.order_id if order is not None else NONE_ID,
             cl_ord_id=cmd.cl_ord_id,
             orig_cl_ord_id=cmd.orig_cl_ord_id,
-            ord_status=order.status if order is not None else OrdStatus.REJECTED,
+            ord_status=order.status if order is not None else _ST_REJECTED,
             response_to=to,
             reason=reason,
             text=text,
@@ -1061,7 +1100,7 @@ class MatchingEngine:
             o.qty,
             o.cum_qty,
             o.leaves_qty,
-            _avg(o),
+            o.avg_px,
             o.status,
         )
 
