@@ -1,0 +1,217 @@
+"""The simulator's FIX application: inbound D/F/G/H to the matching engine, its events back out as
+ExecutionReports and OrderCancelRejects, on the FIX engine's :class:`Acceptor`.
+
+What lives here (the rules an exchange session applies above the FIX session layer):
+
+* every order message is recorded by ClOrdID (``GET /orders``), PossDup copies included;
+* a message the engine cannot take is answered with a reject report, never a session Reject;
+* reports for a session that is not logged on (a fill of a resting order while its session is
+  down, the cancels of cancel-on-disconnect) wait and are sent at its next logon, in order;
+* cancel-on-disconnect (per session): when the session drops, its open orders are canceled;
+* the Logon's Username(553)/Password(554) are checked when the session has them configured;
+* ``duplicate_exec_report``: the last ExecutionReport again, with PossDupFlag=Y and
+  OrigSendingTime, under a new sequence number (same ExecID: the peer must drop it).
+
+The application is synchronous on the hot path (``on_message`` is a plain function), so the
+transport delivers without a task per message.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import simplefix
+
+from connector.fix.codec import sending_time
+from connector.fix.session import State
+from connector.fix.transport import Application, FixSession
+
+from . import fixmap
+from .arrivals import Arrivals
+from .config import SessionConfig
+from .engine import MatchingEngine
+from .model import CancelOrder, CancelReject, Event, ExecutionReport, NewOrder, ReplaceOrder
+
+log = logging.getLogger("ordergate.simulator")
+
+_ORDER_TYPES = frozenset({b"D", b"F", b"G"})
+
+
+def encode_body(body: fixmap.Body) -> bytes:
+    """``tag=value<SOH>`` for each pair (values are ASCII/UTF-8 text)."""
+    return b"".join([b"%d=%b\x01" % (tag, value.encode()) for tag, value in body])
+
+
+@dataclass
+class SessionStats:
+    """What ``GET /state`` shows per session, besides the FIX session's own counters."""
+
+    orders_received: int = 0
+    poss_dup_received: int = 0
+    reports_sent: int = 0
+    cancel_rejects_sent: int = 0
+    app_rejects_sent: int = 0
+    logons: int = 0
+    logons_refused: int = 0
+    disconnects: int = 0
+    canceled_on_disconnect: int = 0
+    duplicates_sent: int = 0
+    last_report: tuple[bytes, bytes] | None = None  # (body, SendingTime) of the last 8 sent
+    pending: list[Event] = field(default_factory=list)  # waiting for the next logon
+
+
+class ExchangeApplication(Application):
+    """One application for every session of the acceptor (the engine is shared by them all)."""
+
+    def __init__(
+        self,
+        engine: MatchingEngine,
+        sessions: Iterable[SessionConfig],
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        self.engine = engine
+        self.configs: dict[str, SessionConfig] = {s.name: s for s in sessions}
+        self.wall = wall
+        self.fix: dict[str, FixSession] = {}
+        self.stats: dict[str, SessionStats] = defaultdict(SessionStats)
+        self.arrivals = Arrivals()
+        self._reject_ids = 0
+
+    def attach(self, session: FixSession) -> None:
+        """Register a FIX session; install its Logon check when credentials are configured."""
+        name = session.session_id
+        self.fix[name] = session
+        cfg = self.configs.get(name)
+        if cfg is not None and (cfg.password is not None or cfg.username is not None):
+            session.core.accept_logon = self._logon_check(cfg, self.stats[name])
+
+    @staticmethod
+    def _logon_check(cfg: SessionConfig, stats: SessionStats) -> Callable[[Any], str | None]:
+        def check(msg: Any) -> str | None:
+            try:
+                user = msg.get(553)
+                password = msg.get(554)
+                if cfg.username is not None and (user or b"").decode() != cfg.username:
+                    stats.logons_refused += 1
+                    return "Username(553) not accepted"
+                if cfg.password is not None and (password or b"").decode() != cfg.password:
+                    stats.logons_refused += 1
+                    return "Password(554) not accepted"
+            except Exception:  # never let a bad Logon break the session
+                stats.logons_refused += 1
+                return "Logon credentials unreadable"
+            return None
+
+        return check
+
+    # --- FIX callbacks -------------------------------------------------------------------
+
+    def on_message(self, session: FixSession, msg: simplefix.FixMessage) -> None:
+        name = session.session_id
+        mt = msg.message_type
+        stats = self.stats[name]
+        if mt in _ORDER_TYPES:
+            dup = fixmap.poss_dup(msg)
+            stats.orders_received += 1
+            if dup:
+                stats.poss_dup_received += 1
+            cl = msg.get(11)
+            if cl is not None:
+                self.arrivals.record(
+                    name, cl.decode(errors="replace"), mt.decode(), dup, self.wall()
+                )
+        try:
+            cmd = fixmap.decode(msg, name)
+        except fixmap.MappingError as error:
+            self._reject_ids += 1
+            exec_id = f"R{self._reject_ids}"
+            stats.app_rejects_sent += 1
+            self.dispatch([fixmap.reject_report(msg, name, error, exec_id, self.engine.now())])
+            return
+        engine = self.engine
+        if type(cmd) is NewOrder:
+            events = engine.new_order(cmd)
+        elif type(cmd) is CancelOrder:
+            events = engine.cancel(cmd)
+        elif type(cmd) is ReplaceOrder:
+            events = engine.replace(cmd)
+        else:
+            events = engine.status(cmd)  # type: ignore[arg-type]
+        if events:
+            self.dispatch(events)
+
+    def on_logon(self, session: FixSession) -> None:
+        stats = self.stats[session.session_id]
+        stats.logons += 1
+        if stats.pending:
+            pending, stats.pending = stats.pending, []
+            self.dispatch(pending)
+
+    def on_logout(self, session: FixSession) -> None:
+        """The session went down (Logout or a dropped line): cancel-on-disconnect if configured."""
+        name = session.session_id
+        stats = self.stats[name]
+        stats.disconnects += 1
+        cfg = self.configs.get(name)
+        if cfg is not None and cfg.cancel_on_disconnect:
+            events = self.engine.cancel_session_orders(
+                name, "cancel_on_disconnect: the session disconnected"
+            )
+            stats.canceled_on_disconnect += sum(
+                1 for e in events if isinstance(e, ExecutionReport) and e.session == name
+            )
+            self.dispatch(events)
+
+    def on_event(self, session: FixSession, kind: str, text: str) -> None:
+        log.info("%s: %s %s", session.session_id, kind, text)
+
+    def on_state_change(self, session: FixSession, old: State, new: State) -> None:
+        log.info("%s: %s -> %s", session.session_id, old.value, new.value)
+
+    # --- outbound ------------------------------------------------------------------------
+
+    def dispatch(self, events: Iterable[Event]) -> None:
+        """Send each event to its session, or keep it for the session's next logon."""
+        for event in events:
+            name = event.session
+            session = self.fix.get(name)
+            if session is None:
+                continue  # an internal session (liquidity, loaded book): no FIX peer
+            stats = self.stats[name]
+            if not session.logged_on:
+                stats.pending.append(event)
+                continue
+            if type(event) is ExecutionReport:
+                body = encode_body(fixmap.execution_report_body(event))
+                stats.last_report = (body, sending_time(session.clock()))
+                session.send_body(b"8", body)
+                stats.reports_sent += 1
+            else:
+                assert isinstance(event, CancelReject)
+                session.send_body(b"9", encode_body(fixmap.cancel_reject_body(event)))
+                stats.cancel_rejects_sent += 1
+
+    def duplicate_last_report(self, name: str) -> int | None:
+        """Fault: the last ExecutionReport again with PossDupFlag=Y; its new MsgSeqNum, or None
+        when there is none to repeat or the session is not logged on."""
+        session = self.fix.get(name)
+        stats = self.stats[name]
+        if session is None or not session.logged_on or stats.last_report is None:
+            return None
+        body, sent_at = stats.last_report
+        # PossDupFlag and OrigSendingTime are header fields: they follow SendingTime(52)
+        seq = session.send_body(b"8", b"43=Y\x01122=" + sent_at + b"\x01" + body)
+        stats.duplicates_sent += 1
+        return seq
+
+    def reset(self) -> None:
+        """Forget arrivals and pending reports (the engine is reset by the caller)."""
+        self.arrivals.clear()
+        for stats in self.stats.values():
+            stats.pending.clear()
+            stats.last_report = None
