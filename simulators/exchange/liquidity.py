@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -44,8 +45,9 @@ class RandomWalkLiquidity:
     seeded random walk (one tick down, none, or one tick up per :meth:`step`), for every symbol
     (or ``symbols``). Same seed, same walk: a load test can be repeated.
 
-    Call :meth:`step` periodically (e.g. every 200 ms of the simulator's clock). Orders the walk
-    leaves behind are canceled; levels that were traded away are refilled.
+    Call :meth:`tick` as often as you like (the simulator's engine ticker does): it takes a
+    :meth:`step` at most every ``interval`` real seconds. Orders the walk leaves behind are
+    canceled; levels that were traded away are refilled.
     """
 
     def __init__(
@@ -56,9 +58,15 @@ class RandomWalkLiquidity:
         levels: int = 5,
         max_lots: int = 10,
         symbols: list[str] | None = None,
+        interval: float = 0.5,
+        monotonic: Callable[[], float] = time.monotonic,
     ):
         if levels < 1 or max_lots < 1:
             raise ValueError("levels and max_lots must be >= 1")
+        self.interval = interval
+        self._monotonic = monotonic
+        self._last_step: float | None = None
+        self.steps = 0
         self.engine = engine
         self.levels = levels
         self.max_lots = max_lots
@@ -71,9 +79,18 @@ class RandomWalkLiquidity:
     def mid(self, symbol: str) -> Decimal | None:
         return self._mid.get(symbol)
 
+    def tick(self) -> list[Event]:
+        """A :meth:`step` if ``interval`` has passed since the last one, else nothing."""
+        now = self._monotonic()
+        if self._last_step is not None and now - self._last_step < self.interval:
+            return []
+        self._last_step = now
+        return self.step()
+
     def step(self) -> list[Event]:
         """One walk step and refill for every symbol; returns the events for real sessions."""
         out: list[Event] = []
+        self.steps += 1
         if self.engine.phase is Phase.CLOSED:
             return out
         for symbol in self._symbols:
@@ -132,6 +149,9 @@ class RandomWalkLiquidity:
             view = engine.order_view(LIQUIDITY_SESSION, cl)
             if view is not None and view.leaves_qty > 0:
                 self._resting[key] = cl
+
+
+LiquidityProvider = RandomWalkLiquidity  # the name the simulator process imports
 
 
 class BookFileError(ValueError):

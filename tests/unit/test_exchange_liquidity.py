@@ -101,3 +101,16 @@ def test_a_bad_book_file_loads_nothing(book, message):
     with pytest.raises(BookFileError, match=message):
         load_book(e, {"books": book})
     assert _levels(e) == ([], [])
+
+
+def test_tick_steps_at_most_once_per_interval():
+    now = [100.0]
+    e = engine()
+    liq = RandomWalkLiquidity(e, seed=9, symbols=["7203"], interval=0.5, monotonic=lambda: now[0])
+    for _ in range(5):
+        liq.tick()  # the same instant: one step only
+    assert liq.steps == 1
+    for _ in range(4):
+        now[0] += 0.25
+        liq.tick()
+    assert liq.steps == 3
