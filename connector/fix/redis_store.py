@@ -84,7 +84,7 @@ class RedisStore:
         out: dict[int, bytes] = {}
         for lo in range(begin, end + 1, _HMGET_CHUNK):
             seqs = list(range(lo, min(lo + _HMGET_CHUNK, end + 1)))
-            values = await self.client.hmget(self.out_key, seqs)
+            values = await self.client.hmget(self.out_key, [str(s) for s in seqs])
             self.round_trips += 1
             for s, v in zip(seqs, values, strict=True):
                 if v is not None:

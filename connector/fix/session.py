@@ -126,6 +126,8 @@ class Counters:
     gap_fills_sent: int = 0
     possdup_ignored: int = 0
     held: int = 0
+    test_requests_sent: int = 0
+    heartbeats_sent: int = 0
 
 
 _test_req_ids = itertools.count(1)
@@ -321,8 +323,10 @@ class Session:
             elif now - self._last_recv >= limit and self.check_peer_heartbeats:
                 self._test_req_id = b"TEST%d" % next(_test_req_ids)
                 self._test_req_at = now
+                self.counters.test_requests_sent += 1
                 self._send_admin(a, b"1", b"112=" + self._test_req_id + SOH, now)
             if now - self._last_sent >= hb and not self.suppress_heartbeats:
+                self.counters.heartbeats_sent += 1
                 self._send_admin(a, b"0", b"", now)
         return a
 

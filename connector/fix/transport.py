@@ -28,6 +28,7 @@ import simplefix
 from connector.fix.framing import FrameSplitter, checksum
 from connector.fix.msglog import IN, OUT, FileMessageLog, MessageLog, NullMessageLog
 from connector.fix.parser import parse
+from connector.fix.schedule import SessionSchedule
 from connector.fix.session import Actions, NotLoggedOn, Outbound, Session, State, Validator
 from connector.fix.settings import SessionSettings
 from connector.fix.store import MemoryStore, MessageStore
@@ -143,6 +144,11 @@ class FixSession:
         self.msglog = msglog
         self.clock = clock
         self.faults = Faults(self)
+        self.schedule = SessionSchedule.from_settings(settings)
+        self.creation_time = 0.0
+        # callable(msg) -> refusal text or None: an acceptor's own logon check (credentials...)
+        self.accept_logon: Callable[[simplefix.FixMessage], str | None] | None = None
+        self.core.accept_logon = self._logon_gate
         self.session_id = settings.session_id
         self.garbled = 0
         self.reached_logon = False
@@ -190,7 +196,15 @@ class FixSession:
         self.core.next_sender = st.next_sender
         self.core.next_target = st.next_target
         self._saved = (st.next_sender, st.next_target)
+        self.creation_time = st.creation_time
         self._loaded = True
+
+    def _logon_gate(self, msg: simplefix.FixMessage) -> str | None:
+        if not self.schedule.in_session(self.clock()):
+            return "outside the session window"
+        if self.accept_logon is not None:
+            return self.accept_logon(msg)
+        return None
 
     def send(self, msg: simplefix.FixMessage) -> int:
         """Number, store and write ``msg``; returns its MsgSeqNum. Raises NotLoggedOn.
@@ -235,7 +249,7 @@ class FixSession:
     def abort(self, reason: str) -> None:
         """Drop the connection now, without a Logout."""
         if self._transport is not None:
-            self.last_disconnect_reason = reason
+            self._reason = self._reason or reason
             self._transport.abort()
 
     async def reset_sequence_numbers(self) -> None:
@@ -250,10 +264,14 @@ class FixSession:
         self._conn = conn
         self._transport = transport
         self._closing = None
-        self.last_disconnect_reason = ""
+        self._reason = ""
         self.reached_logon = False
         self._can_write.set()
-        self._apply(self.core.on_connected(self.clock()))
+        now = self.clock()
+        if self.settings.ResetOnSessionStart and self.schedule.needs_reset(self.creation_time, now):
+            self.core.reset_on_next_logon = True  # daily reset at the start of the window
+            self.creation_time = now
+        self._apply(self.core.on_connected(now))
         hb = max(self.settings.HeartBtInt, 1)
         self._timer = asyncio.get_running_loop().create_task(self._tick(0.1 if hb <= 5 else 0.5))
 
@@ -263,10 +281,9 @@ class FixSession:
             self._timer = None
         self._transport = None
         self._conn = None
-        if not self.last_disconnect_reason:
-            self.last_disconnect_reason = self._closing or (
-                str(exc) if exc else "connection closed"
-            )
+        self.last_disconnect_reason = (
+            self._reason or self._closing or (str(exc) if exc else "connection closed")
+        )
         self._can_write.set()
         self._queue = [q for q in self._queue if isinstance(q, Outbound) and q.store]
         a = self.core.on_disconnected(self.clock())
@@ -277,7 +294,14 @@ class FixSession:
         try:
             while True:
                 await asyncio.sleep(interval)
-                self._apply(self.core.on_timer(self.clock()))
+                now = self.clock()
+                self._apply(self.core.on_timer(now))
+                if (
+                    self.core.state is State.LOGGED_ON
+                    and not self.schedule.always
+                    and not self.schedule.in_session(now)
+                ):
+                    self._apply(self.core.request_logout(now, "end of session window"))
         except asyncio.CancelledError:
             pass
 
@@ -324,7 +348,7 @@ class FixSession:
             self._schedule()
         if a.disconnect is not None and self._transport is not None:
             self._closing = a.disconnect
-            self.last_disconnect_reason = a.disconnect
+            self._reason = self._reason or a.disconnect
             self.app.on_event(self, "disconnect", a.disconnect)
             self._schedule()
         elif (self.core.next_sender, self.core.next_target) != self._saved or self._reset_pending:
@@ -524,11 +548,12 @@ class _Conn(asyncio.Protocol):
         self.closed = asyncio.get_running_loop().create_future()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # no isinstance(asyncio.Transport) check: uvloop's TCPTransport does not subclass it
+        t: asyncio.Transport = transport  # type: ignore[assignment]
+        self.transport = t
         if self.session is not None:
-            transport.set_write_buffer_limits(high=self.session.settings.WriteHighWaterMark)
-            self.session._attach(self, transport)
+            t.set_write_buffer_limits(high=self.session.settings.WriteHighWaterMark)
+            self.session._attach(self, t)
 
     def data_received(self, data: bytes) -> None:
         if self.session is not None:
@@ -603,7 +628,10 @@ class Initiator:
         backoff = s.ReconnectInterval
         loop = asyncio.get_running_loop()
         while not self._stopping:
-            if self.in_session is not None and not self.in_session(self.session.clock()):
+            now = self.session.clock()
+            if not self.session.schedule.in_session(now) or (
+                self.in_session is not None and not self.in_session(now)
+            ):
                 await asyncio.sleep(1.0)
                 continue
             try:
@@ -639,6 +667,11 @@ class Initiator:
                 self.session.abort("logout did not complete")
         elif self.session._transport is not None:
             self.session.abort("stopped")
+        if self.session._transport is not None:
+            try:
+                await self.session.wait_for(lambda: self.session._transport is None, 5.0)
+            except TimeoutError:
+                pass
         if self._task is not None:
             self._task.cancel()
             try:
@@ -718,6 +751,11 @@ class Acceptor:
         for c in list(self._conns):
             if c.transport is not None:
                 c.transport.abort()
+        for c in list(self._conns):
+            try:
+                await asyncio.wait_for(asyncio.shield(c.closed), 5.0)
+            except TimeoutError:
+                pass
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
