@@ -153,6 +153,7 @@ class FixSession:
         self.garbled = 0
         self.reached_logon = False
         self.last_disconnect_reason = ""
+        self._reason: str = ""
         self._sync_save = getattr(self.store, "save_now", None)
         self._loaded = False
         self._transport: asyncio.Transport | None = None
