@@ -1,4 +1,8 @@
-"""Drive :mod:`qf_peer` (a real QuickFIX acceptor or initiator in its own process) from a test."""
+"""Drive a FIX peer in its own process from a test: QuickFIX (:mod:`qf_peer`) or ours (:mod:`og_peer`).
+
+Both speak the same JSON-lines protocol on stdin/stdout, so a test drives either engine the same
+way; every event a peer reports is kept, in order, for the test to wait on and inspect.
+"""
 
 from __future__ import annotations
 
@@ -15,61 +19,20 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = Path(__file__).with_name("qf_peer.py")
+QF_SCRIPT = Path(__file__).with_name("qf_peer.py")
+OG_SCRIPT = Path(__file__).with_name("og_peer.py")
 QUICKFIX_FIX44 = ROOT / ".venv" / "share" / "quickfix" / "FIX44.xml"
 
 Event = dict[str, Any]
 
 
-class QuickFix:
-    """One QuickFIX session in a subprocess; every event it reports is kept in ``events``."""
+class PeerProcess:
+    """One FIX session in a subprocess (its own process group, so it can be killed cleanly)."""
 
-    def __init__(
-        self,
-        role: str,
-        port: int,
-        workdir: Path,
-        *,
-        sender: str,
-        target: str,
-        heartbeat: int = 30,
-        reset_on_logon: bool = False,
-        store: str = "file",
-        answer: bool = False,
-        quiet: bool = False,
-        log: bool = True,
-        dictionary: Path = QUICKFIX_FIX44,
-    ) -> None:
-        self.role = role
-        self.workdir = workdir
-        args = [
-            sys.executable,
-            str(SCRIPT),
-            "--role",
-            role,
-            "--port",
-            str(port),
-            "--sender",
-            sender,
-            "--target",
-            target,
-            "--dir",
-            str(workdir),
-            "--dictionary",
-            str(dictionary),
-            "--heartbeat",
-            str(heartbeat),
-            "--store",
-            store,
-        ]
-        for flag, on in (
-            ("--reset-on-logon", reset_on_logon),
-            ("--answer", answer),
-            ("--quiet", quiet),
-            ("--log", log),
-        ):
-            if on:
-                args.append(flag)
+    role: str
+    workdir: Path | None = None
+
+    def _spawn(self, args: list[str]) -> None:
         self.events: list[Event] = []
         self._cond = threading.Condition()
         self._ids = itertools.count(1)
@@ -83,7 +46,7 @@ class QuickFix:
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        self.wait_for(lambda e: e["ev"] == "started", 15, "QuickFIX start")
+        self.wait_for(lambda e: e["ev"] == "started", 15, f"{self.role} start")
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -200,7 +163,9 @@ class QuickFix:
 
     def logs(self) -> str:
         """QuickFIX's own message and event logs (for failure messages)."""
-        out = []
+        out: list[str] = []
+        if self.workdir is None:
+            return ""
         for p in sorted((self.workdir / "log").glob("*.log")):
             out.append(f"--- {p.name}\n{p.read_text(errors='replace')[-4000:]}")
         return "\n".join(out)
@@ -219,6 +184,14 @@ class QuickFix:
             f"answer to {cmd['op']}",
             start,
         )
+
+    def command_nowait(self, **cmd: Any) -> int:
+        """Send a command without waiting for its answer; returns its id."""
+        cmd["id"] = next(self._ids)
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(cmd) + "\n")
+        self.proc.stdin.flush()
+        return int(cmd["id"])
 
     def send_orders(self, count: int, prefix: str = "C") -> int:
         return int(self.command(op="orders", count=count, prefix=prefix)["sent"])
@@ -249,3 +222,73 @@ class QuickFix:
             except OSError:
                 pass
         self._reader.join(5)
+
+    def kill(self) -> None:
+        """SIGKILL the peer's process group: no Logout, no flush, nothing."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(5)
+        self._reader.join(5)
+
+
+class QuickFix(PeerProcess):
+    """QuickFIX/C++ acceptor or initiator, validating everything against QuickFIX's FIX44.xml."""
+
+    def __init__(
+        self,
+        role: str,
+        port: int,
+        workdir: Path,
+        *,
+        sender: str,
+        target: str,
+        heartbeat: int = 30,
+        reset_on_logon: bool = False,
+        store: str = "file",
+        answer: bool = False,
+        quiet: bool = False,
+        log: bool = True,
+        dictionary: Path = QUICKFIX_FIX44,
+    ) -> None:
+        self.role = f"QuickFIX {role}"
+        self.workdir = workdir
+        args = [sys.executable, str(QF_SCRIPT), "--role", role, "--port", str(port)]
+        args += ["--sender", sender, "--target", target, "--dir", str(workdir)]
+        args += ["--dictionary", str(dictionary), "--heartbeat", str(heartbeat), "--store", store]
+        for flag, on in (
+            ("--reset-on-logon", reset_on_logon),
+            ("--answer", answer),
+            ("--quiet", quiet),
+            ("--log", log),
+        ):
+            if on:
+                args.append(flag)
+        self._spawn(args)
+
+
+class OurPeer(PeerProcess):
+    """Our engine (``connector.fix``) as initiator or acceptor, memory or Redis store."""
+
+    def __init__(
+        self,
+        role: str,
+        port: int,
+        *,
+        sender: str,
+        target: str,
+        heartbeat: int = 30,
+        store: str = "memory",
+        redis_url: str = "",
+        answer: bool = False,
+        quiet: bool = False,
+    ) -> None:
+        self.role = f"ordergate {role}"
+        args = [sys.executable, str(OG_SCRIPT), "--role", role, "--port", str(port)]
+        args += ["--sender", sender, "--target", target, "--heartbeat", str(heartbeat)]
+        args += ["--store", store]
+        if redis_url:
+            args += ["--redis-url", redis_url]
+        for flag, on in (("--answer", answer), ("--quiet", quiet)):
+            if on:
+                args.append(flag)
+        self._spawn(args)
