@@ -466,7 +466,7 @@ class FixSession:
 
     async def _write_loop(self) -> None:
         try:
-            while self._queue:
+            while True:
                 items = self._queue
                 self._queue = []
                 batch: list[Outbound] = []
@@ -478,22 +478,30 @@ class FixSession:
                         await self._resend(item)
                     else:
                         batch.append(item)
-                if (
-                    batch
+                dirty = (
+                    bool(batch)
                     or self._reset_pending
                     or (
                         self.core.next_sender,
                         self._target_to_persist(),
                     )
                     != self._saved
-                ):
+                )
+                if dirty:
                     await self._persist_and_write(batch)
+                elif not items:
+                    break
                 if self._transport is not None and not self._can_write.is_set():
                     await self._can_write.wait()
             self._finish_flush()
-        except Exception:
+        except Exception as exc:
             log.exception("%s: writer failed; dropping the connection", self.session_id)
-            self.abort("store or write failure")
+            self.app.on_event(self, "store_failure", repr(exc))
+            self.abort(f"store or write failure: {exc!r}")
+            for fut in self._flushed_waiters:
+                if not fut.done():
+                    fut.set_exception(ConnectionError(f"not persisted: {exc!r}"))
+            self._flushed_waiters = []
         finally:
             self._writer = None
             if self._queue:
