@@ -87,11 +87,13 @@ def _pick(schedules: list[T], on: date, start: Callable[[T], date]) -> T:
     return chosen
 
 
+@lru_cache(maxsize=64)
 def trading_unit(on: date) -> int:
     """Shares per trading unit (lot) on ``on``."""
     return int(_pick(_unit_schedules(), on, lambda s: date.fromisoformat(s["from"]))["unit"])
 
 
+@lru_cache(maxsize=64)
 def tick_bands(topix500: bool, on: date) -> tuple[TickBand, ...]:
     """The tick size table in force on ``on`` for a constituent (narrow) or other issue."""
     _, tables = _pick(_tick_schedules(), on, lambda s: s[0])
@@ -110,14 +112,19 @@ def is_on_tick(price: Decimal, topix500: bool, on: date) -> bool:
     return price > 0 and price % tick_size(price, topix500, on) == 0
 
 
+@lru_cache(maxsize=64)
+def _limits_on(on: date) -> tuple[tuple[LimitRow, ...], Decimal]:
+    _, rows, floor = _pick(_limit_schedules(), on, lambda s: s[0])
+    return rows, floor
+
+
 def limit_rows(on: date) -> tuple[LimitRow, ...]:
-    return _pick(_limit_schedules(), on, lambda s: s[0])[1]
+    return _limits_on(on)[0]
 
 
 def daily_limits(base_price: Decimal, on: date | None = None) -> tuple[Decimal, Decimal]:
     """(lower, upper) daily price limits around ``base_price`` (lower never below the floor)."""
-    on = on or date.today()
-    _, rows, floor = _pick(_limit_schedules(), on, lambda s: s[0])
+    rows, floor = _limits_on(on or date.today())
     for row in rows:
         if row.below is None or base_price < row.below:
             return max(base_price - row.limit, floor), base_price + row.limit

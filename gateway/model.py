@@ -99,21 +99,22 @@ class NewOrderRequest:
     when_closed: WhenClosed = "hold"
 
     def fingerprint(self) -> str:
-        """Canonical text of the body: a retry with the same body has the same fingerprint."""
-        return json.dumps(
-            [
+        """Canonical text of the body: a retry with the same body has the same fingerprint.
+
+        Fields joined by US (0x1f), which no validated field can contain."""
+        return "\x1f".join(
+            (
                 self.account,
                 self.client_order_id,
                 self.symbol,
                 self.side.value,
                 self.type.value,
-                self.quantity,
-                price_str(self.price),
+                str(self.quantity),
+                price_str(self.price) or "",
                 self.time_in_force.value,
-                self.venue,
+                self.venue or "",
                 self.when_closed,
-            ],
-            separators=(",", ":"),
+            )
         )
 
 

@@ -94,6 +94,31 @@ def _s(x: Any) -> str:
     return x.decode() if isinstance(x, bytes) else str(x)
 
 
+def _new_order(r: NewOrderRequest, order_id: str, p: int, venue: str, at: str) -> Order:
+    """The order as submit.lua writes it (saves reading it back)."""
+    return Order(
+        order_id=order_id,
+        partition=p,
+        account=r.account,
+        client_order_id=r.client_order_id,
+        symbol=r.symbol,
+        side=r.side,
+        type=r.type,
+        quantity=r.quantity,
+        price=r.price,
+        time_in_force=r.time_in_force,
+        venue=venue,
+        when_closed=r.when_closed,
+        status=OrderStatus.pending_new,
+        cum_qty=0,
+        leaves_qty=r.quantity,
+        avg_px=Decimal(0),
+        fills=(),
+        created_at=at,
+        updated_at=at,
+    )
+
+
 def _not_found() -> OrderError:
     return OrderError(ErrorCode.order_not_found, "no such order", "order_id")
 
@@ -142,6 +167,7 @@ class OrderGateway:
         notional = math.ceil(v.risk_price * request.quantity)
         at = utc_iso(now)
         price = price_str(request.price) or ""
+        fp = request.fingerprint()
         for _ in range(3):
             order_id = new_order_id(p)
             cmd = NewOrderCommand(
@@ -157,30 +183,6 @@ class OrderGateway:
                 venue=v.venue,
                 at=at,
             )
-            record = {
-                "order_id": order_id,
-                "partition": str(p),
-                "account": request.account,
-                "client_order_id": request.client_order_id,
-                "symbol": request.symbol,
-                "side": request.side.value,
-                "type": request.type.value,
-                "quantity": str(request.quantity),
-                "price": price,
-                "time_in_force": request.time_in_force.value,
-                "venue": v.venue,
-                "when_closed": request.when_closed,
-                "status": OrderStatus.pending_new.value,
-                "cum_qty": "0",
-                "leaves_qty": str(request.quantity),
-                "notional": "0",
-                "risk_notional": str(notional),
-                "fills": "[]",
-                "created_at": at,
-                "updated_at": at,
-                "fp": request.fingerprint(),
-                "clordid": order_id,
-            }
             skeys = [
                 keys.order(p, order_id),
                 keys.idempotency(p, request.account, request.client_order_id),
@@ -195,7 +197,7 @@ class OrderGateway:
             ]
             args: list[Any] = [
                 order_id,
-                record["fp"],
+                fp,
                 request.account,
                 v.venue,
                 request.side.value,
@@ -212,16 +214,21 @@ class OrderGateway:
                 at,
                 process,
                 self.config.events_maxlen,
+                request.client_order_id,
+                request.symbol,
+                request.type.value,
+                price,
+                request.time_in_force.value,
+                request.when_closed,
+                p,
             ]
-            for k, val in record.items():
-                args += [k, val]
             with redis_errors():
                 res = await self.scripts.submit(self.redis, skeys, args)
                 status = _s(res[0])
                 if status == "ok" and self.config.wait_replicas:
                     await self._wait_replicas()
             if status == "ok":
-                return SubmitOutcome(Order.from_redis(record), True)
+                return SubmitOutcome(_new_order(request, order_id, p, v.venue, at), True)
             if status == "dup":
                 return SubmitOutcome(Order.from_redis(_flat_to_dict(res[1:])), False)
             code = _s(res[1])

@@ -4,7 +4,8 @@
 -- ARGV: 1 order_id  2 fingerprint  3 account  4 venue  5 side  6 quantity
 --       7 notional (yen, integer, rounded up)  8 max_qty  9 max_notional  10 max_open
 --       11 max_daily_buy  12 rate (orders/s)  13 burst  14 trading day  15 command (msgpack)
---       16 at  17 process  18 events maxlen  19.. order hash field/value pairs
+--       16 at  17 process  18 events maxlen  19 client_order_id  20 symbol  21 type
+--       22 price ('' for market)  23 time_in_force  24 when_closed  25 partition
 -- Returns {'ok', command entry id} | {'dup', hgetall...} | {'err', code, retry_after_ms}
 local existing = redis.call('GET', KEYS[2])
 if existing then
@@ -53,21 +54,25 @@ if tokens < 1 then
 end
 
 -- accepted: write everything
-local at, process, maxlen = ARGV[16], ARGV[17], ARGV[18]
-local fields = {}
-for i = 19, #ARGV do fields[#fields + 1] = ARGV[i] end
-redis.call('HSET', KEYS[1], unpack(fields))
+local order_id, qty_text, at, process, maxlen = ARGV[1], ARGV[6], ARGV[16], ARGV[17], ARGV[18]
 local entry = redis.call('XADD', KEYS[7], '*', 'm', ARGV[15])
-redis.call('HSET', KEYS[1], 'cmd_entry', entry)
-redis.call('SET', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], 'order_id', order_id, 'partition', ARGV[25], 'account', account,
+  'client_order_id', ARGV[19], 'symbol', ARGV[20], 'side', side, 'type', ARGV[21],
+  'quantity', qty_text, 'price', ARGV[22], 'time_in_force', ARGV[23], 'venue', venue,
+  'when_closed', ARGV[24], 'status', 'pending_new', 'cum_qty', '0', 'leaves_qty', qty_text,
+  'notional', '0', 'risk_notional', ARGV[7], 'fills', '[]', 'created_at', at, 'updated_at', at,
+  'fp', ARGV[2], 'clordid', order_id, 'cmd_entry', entry)
+redis.call('SET', KEYS[2], order_id)
 if side == 'buy' then bought = bought + notional end
 redis.call('HSET', KEYS[3], 'open_orders', int(open + 1), 'buy_day', day,
   'buy_notional', int(bought), 'tb_tokens', string.format('%.6f', tokens - 1), 'tb_ms', int(now_ms))
-redis.call('ZADD', KEYS[4], 0, ARGV[1])
-redis.call('ZADD', KEYS[5], 0, ARGV[1])
-redis.call('ZADD', KEYS[6], 0, ARGV[1])
-local h = hgetall(KEYS[1])
-trail(KEYS[9], at, 'received', 'api', process, {client_order_id = h.client_order_id, venue = venue})
+redis.call('ZADD', KEYS[4], 0, order_id)
+redis.call('ZADD', KEYS[5], 0, order_id)
+redis.call('ZADD', KEYS[6], 0, order_id)
+trail(KEYS[9], at, 'received', 'api', process, {client_order_id = ARGV[19], venue = venue})
 trail(KEYS[9], at, 'enqueued', 'api', process, {stream = KEYS[7], entry_id = entry})
+local h = {order_id = order_id, account = account, symbol = ARGV[20], side = side,
+  status = 'pending_new', quantity = qty_text, cum_qty = '0', leaves_qty = qty_text,
+  notional = '0', price = ARGV[22]}
 emit(KEYS[8], maxlen, h, 'submitted', at, nil)
 return {'ok', entry}
