@@ -144,7 +144,7 @@ class Peer(fix.Application):  # type: ignore[misc]
                     seq=int(f.get("34", "0")),
                     possdup=f.get("43") == "Y",
                     key=f.get("11") or f.get("17", ""),
-                    fields=f if self.args.full else None,
+                    fields=f if self.args.full or msg_type not in ("D", "8") else None,
                 )
             if msg_type == "D" and self.args.answer:
                 self.answer_new_order(f, session_id)

@@ -246,3 +246,70 @@ def test_sigkilled_initiator_restarts_from_redis_without_reset_or_lost_gap(
         p.assert_no_problems()
     finally:
         p.stop()
+
+
+# --- our validation, answered to a real peer -------------------------------------------------
+
+
+@pytest.fixture
+def ours_acceptor(tmp_path: Path) -> Iterator[Pair]:
+    p = start_pair(tmp_path, "acceptor")
+    try:
+        p.initiator.wait_logon()
+        p.acceptor.wait_logon()
+        yield p
+    finally:
+        p.stop()
+
+
+def test_malformed_message_from_quickfix_gets_reject_quickfix_accepts(ours_acceptor: Pair):
+    """A NewOrderSingle without ClOrdID(11): we answer Reject(3) 373=1 371=11, QuickFIX takes it."""
+    qf = ours_acceptor.initiator
+    fields = [[21, "1"], [55, "7203"], [54, "1"], [60, "20261127-01:02:03"], [38, "100"], [40, "1"]]
+    assert qf.command(op="send", msg_type="D", fields=fields)["ok"]
+    reject = qf.wait_for(lambda e: e["ev"] == "admin_in" and e["msg_type"] == "3", 10, "Reject")
+    f = reject["fields"]
+    assert (f["373"], f["371"], f["372"]) == ("1", "11", "D")
+    assert int(f["45"]) == qf.seq()["next_sender"] - 1
+    assert qf.session_rejects_sent() == []  # QuickFIX found our Reject well formed
+    assert qf.app_keys("8") == []  # and the bad order never reached the application
+
+
+def test_unsupported_message_type_from_quickfix_gets_business_reject(ours_acceptor: Pair):
+    """News(B) is valid FIX 4.4 but not ours: BusinessMessageReject(j) 380=3, not a Reject."""
+    qf = ours_acceptor.initiator
+    fields = [[148, "headline"], [33, "1"], [58, "line"]]
+    assert qf.command(op="send", msg_type="B", fields=fields)["ok"]
+    bmr = qf.wait_for(
+        lambda e: e["ev"] == "app_in" and e["msg_type"] == "j", 10, "BusinessMessageReject"
+    )
+    assert (bmr["fields"]["380"], bmr["fields"]["372"]) == ("3", "B")
+    assert qf.select("admin_in", "3") == []
+    assert qf.session_rejects_sent() == []
+
+
+def test_quickfix_validating_with_our_dictionary_accepts_our_traffic(tmp_path: Path):
+    """Our FIX44.xml is a working QuickFIX dictionary: QuickFIX loads it and rejects nothing."""
+    from connector.fix.dictionary import DEFAULT_PATH
+
+    port = free_port()
+    qf = QuickFix(
+        "acceptor",
+        port,
+        tmp_path / "qf",
+        sender=THEIRS,
+        target=OURS,
+        heartbeat=1,
+        answer=True,
+        dictionary=DEFAULT_PATH,
+    )
+    ours = OurPeer("initiator", port, sender=OURS, target=THEIRS, heartbeat=1)
+    try:
+        ours.wait_logon()
+        ours.send_orders(100)
+        qf.wait_app_in(100, "D")
+        ours.wait_app_in(100, "8")
+        assert qf.problems() == [] and ours.problems() == []
+    finally:
+        ours.stop()
+        qf.stop()
