@@ -192,13 +192,17 @@ def main(argv: list[str] | None = None) -> int:
         f"load {result['loadavg_1m']:.2f} on {result['cpus']} cores"
     )
     print(f"{'workload':<14}{'orders/s':>12}{'wall':>12}{'trades':>10}{'events':>10}")
-    rates = result["rates_orders_per_cpu_s"]
-    assert isinstance(rates, dict)
+    rates, trades, events = (
+        result["rates_orders_per_cpu_s"],
+        result["trades"],
+        result["events"],
+    )
+    assert isinstance(rates, dict) and isinstance(trades, dict) and isinstance(events, dict)
     for name, rate in rates.items():
         wall = WALL.get(name)
         print(
             f"{name:<14}{rate:>12,.0f}{(f'{wall:,.0f}' if wall else '-'):>12}"
-            f"{result['trades'].get(name, 0):>10}{result['events'].get(name, 0):>10}"  # type: ignore[union-attr]
+            f"{trades.get(name, 0):>10}{events.get(name, 0):>10}"
         )
     print(f"target: >= {TARGET:,} orders/s (engine alone, one core; rates per CPU second)")
     return 0

@@ -353,6 +353,11 @@ class MatchingEngine:
             raise ValueError("count must be >= 0")
         self._session(name).reject_next = count
 
+    def pending_rejects(self, name: str) -> int:
+        """How many injected rejects the session still has to take."""
+        sess = self._sessions.get(name)
+        return sess.reject_next if sess is not None else 0
+
     def _cancel_all(self, name: str, text: str, now: datetime, out: list[Event]) -> None:
         for o in [o for o in self._orders.values() if o.session == name and o.live]:
             book = self._books[o.symbol]
@@ -859,33 +864,58 @@ class MatchingEngine:
         now: datetime,
         out: list[Event],
     ) -> None:
-        """One trade: both orders' reports at the same price, with one TrdMatchID."""
+        """One trade: both orders' reports at the same price, with one TrdMatchID. ``resting``
+        is on ``contra``; ``aggressor`` is on the book too only in an itayose."""
         self._ids += 1
         match_id = f"{self._prefix}-M{self._ids}"
         value = price * qty
-        for o in (aggressor, resting):
-            o.cum_qty += qty
-            o.leaves_qty -= qty
-            o.notional += value
-            if o.cum_qty == qty:
-                o.avg_px = price  # first fill
-            elif price != o.avg_px:
-                o.avg_px = _average(o.notional, o.cum_qty)
+        # the resting order (unrolled: this is the hot path)
+        o = resting
+        o.cum_qty += qty
+        o.leaves_qty -= qty
+        o.notional += value
+        if o.cum_qty == qty:
+            o.avg_px = price  # first fill
+        elif price != o.avg_px:
+            o.avg_px = _average(o.notional, o.cum_qty)
+        level = o.level
+        if level is not None:
+            level.qty -= qty
+        if o.leaves_qty:
+            o.status = _ST_PARTIALLY_FILLED
+        else:
+            o.status = _ST_FILLED
             if o.live:
-                side = contra if o is resting else book.side(o.side)
-                side.reduce(o, qty)
-                if not o.leaves_qty:
-                    side.remove(o)
-            o.status = _ST_FILLED if not o.leaves_qty else _ST_PARTIALLY_FILLED
-            self._report(o, _ET_TRADE, now, out, qty, price, match_id)
+                contra.remove(o)
+        # the aggressor
+        a = aggressor
+        a.cum_qty += qty
+        a.leaves_qty -= qty
+        a.notional += value
+        if a.cum_qty == qty:
+            a.avg_px = price
+        elif price != a.avg_px:
+            a.avg_px = _average(a.notional, a.cum_qty)
+        if a.live:
+            side = book.side(a.side)
+            side.reduce(a, qty)
+            if not a.leaves_qty:
+                side.remove(a)
+        a.status = _ST_PARTIALLY_FILLED if a.leaves_qty else _ST_FILLED
+        self._report(a, _ET_TRADE, now, out, qty, price, match_id)
+        self._report(o, _ET_TRADE, now, out, qty, price, match_id)
         book.last_price = price
         counters = self.counters
         counters.trades += 1
         counters.volume += qty
-        buy, sell = (aggressor, resting) if aggressor.side is _SIDE_BUY else (resting, aggressor)
-        self.trades.append(
-            Trade(match_id, book.symbol, price, qty, buy.order_id, sell.order_id, now)
-        )
+        if a.side is _SIDE_BUY:
+            self.trades.append(
+                Trade(match_id, book.symbol, price, qty, a.order_id, o.order_id, now)
+            )
+        else:
+            self.trades.append(
+                Trade(match_id, book.symbol, price, qty, o.order_id, a.order_id, now)
+            )
 
     def _auction(self, book: Book, kind: Auction, at: datetime, out: list[Event]) -> None:
         """Itayose on ``book``: the orders of the auction's pool join the book, the price is

@@ -196,7 +196,7 @@ def profile_for(venue: str) -> VenueProfile:
     schedule = Schedule(
         [(s.start, s.end, _GW_PHASE[s.phase.value]) for s in v.sessions], v.trading_day
     )
-    tif = {phase: frozenset() for phase in Phase}
+    tif: dict[Phase, frozenset[TimeInForce]] = {phase: frozenset() for phase in Phase}
     for gw_phase, values in v.time_in_force.items():
         tif[_GW_PHASE[gw_phase.value]] = frozenset(_GW_TIF[t.value] for t in values)
     tif[Phase.CLOSED] = frozenset()  # the exchange refuses orders while closed (issue 3)
