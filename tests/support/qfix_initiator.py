@@ -5,7 +5,7 @@ the whole process under quickfix-ssl 1.15.1, so it must not share the test proce
 callback catches everything). It validates every message against QuickFIX's own FIX44.xml.
 
 stdin, one JSON object per line:
-  {"op": "send", "msg_type": "D", "fields": [[11, "c1"], [55, "7203"], ...]}
+  {"op": "send", "msg_type": "D", "fields": [[11, "c1"], [55, "7203"], ...], "header": [[43, "Y"]]}
   {"op": "seq"}                         -> reports next sender / target sequence numbers
   {"op": "logout"}                      -> Logout and stay down (no reconnect) until "logon"
   {"op": "logon"}
@@ -53,6 +53,8 @@ class App(fix.Application):  # type: ignore[misc]
         self.username = username
         self.password = password
         self.session_id: fix.SessionID | None = None
+        self.extra_header: list[tuple[int, str]] = []
+        self.logged_out = threading.Event()
 
     def onCreate(self, session_id):  # noqa: N802
         try:
@@ -69,6 +71,7 @@ class App(fix.Application):  # type: ignore[misc]
 
     def onLogout(self, session_id):  # noqa: N802
         try:
+            self.logged_out.set()
             emit(ev="logout", session=session_id.toString())
         except BaseException as exc:  # noqa: BLE001
             emit(ev="error", where="onLogout", text=repr(exc))
@@ -93,6 +96,8 @@ class App(fix.Application):  # type: ignore[misc]
 
     def toApp(self, message, session_id):  # noqa: N802
         try:
+            for tag, value in self.extra_header:
+                message.getHeader().setField(tag, value)
             emit(ev="app_out", **describe(message))
         except BaseException as exc:  # noqa: BLE001
             emit(ev="error", where="toApp", text=repr(exc))
@@ -172,9 +177,15 @@ def main() -> int:
             if op == "send":
                 message = fix.Message()
                 message.getHeader().setField(fix.MsgType(cmd["msg_type"]))
+                # QuickFIX's Session::send removes PossDupFlag/OrigSendingTime, so header
+                # fields are added back in toApp (called synchronously from sendToTarget)
+                app.extra_header = [(int(t), str(v)) for t, v in cmd.get("header", [])]
                 for tag, value in cmd["fields"]:
                     message.setField(int(tag), str(value))
-                ok = fix.Session.sendToTarget(message, app.session_id)
+                try:
+                    ok = fix.Session.sendToTarget(message, app.session_id)
+                finally:
+                    app.extra_header = []
                 emit(ev="sent", ok=bool(ok), id=cmd.get("id"))
             elif op == "seq":
                 emit(
@@ -196,7 +207,16 @@ def main() -> int:
                 emit(ev="error", where="stdin", text=f"unknown op {op!r}")
         except BaseException as exc:  # noqa: BLE001
             emit(ev="error", where="stdin", text=repr(exc))
-    initiator.stop()
+    # a graceful Logout first, then a forced stop: QuickFIX's own stop() polls once a second
+    try:
+        session = fix.Session.lookupSession(app.session_id)
+        if session is not None and session.isLoggedOn():
+            app.logged_out.clear()
+            session.logout("test done")
+            app.logged_out.wait(5)
+    except BaseException as exc:  # noqa: BLE001
+        emit(ev="error", where="stop", text=repr(exc))
+    initiator.stop(True)
     emit(ev="stopped")
     return 0
 

@@ -156,8 +156,15 @@ class QuickFixPeer:
             lambda e: e.get("id") == cmd["id"], 10, f"answer to {cmd['op']}", start
         )
 
-    def send(self, msg_type: str, fields: list[tuple[int, str]]) -> bool:
-        return bool(self._command(op="send", msg_type=msg_type, fields=fields)["ok"])
+    def send(
+        self,
+        msg_type: str,
+        fields: list[tuple[int, str]],
+        header: list[tuple[int, str]] | None = None,
+    ) -> bool:
+        """Send an application message; ``header`` adds header fields (e.g. PossDupFlag)."""
+        answer = self._command(op="send", msg_type=msg_type, fields=fields, header=header or [])
+        return bool(answer["ok"])
 
     def seq(self) -> Event:
         return self._command(op="seq")
@@ -168,7 +175,12 @@ class QuickFixPeer:
     def logon(self) -> None:
         self._command(op="logon")
 
-    def stop(self) -> None:
+    def stop(self, graceful: bool = False) -> None:
+        """End the peer. Not graceful (the default, fast): the process is killed and the line
+        drops. Graceful: Logout first (QuickFIX sends it at its next one-second timer tick)."""
+        if self.proc.poll() is None and not graceful:
+            self.proc.kill()
+            self.proc.wait(5)
         if self.proc.poll() is None:
             try:
                 assert self.proc.stdin is not None
@@ -195,6 +207,7 @@ class QuickFixPeer:
         ord_type: str | None = None,
         tif: str = "0",
         extra: list[tuple[int, str]] | None = None,
+        poss_dup: bool = False,
     ) -> bool:
         ord_type = ord_type or ("2" if price is not None else "1")
         fields: list[tuple[int, str]] = [
@@ -210,7 +223,8 @@ class QuickFixPeer:
             fields.append((44, price))
         fields.append((59, tif))
         fields += extra or []
-        return self.send("D", fields)
+        header = [(43, "Y"), (122, self.transact_time())] if poss_dup else None
+        return self.send("D", fields, header)
 
     def cancel(self, cl_ord_id: str, orig: str, symbol: str, side: str, qty: int) -> bool:
         return self.send(

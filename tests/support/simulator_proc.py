@@ -1,0 +1,121 @@
+"""Start a real ``ordergate simulator`` process for a test, talk to its control API, stop it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .procs import free_port, port_open, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class SimulatorProcess:
+    """``ordergate simulator`` on free ports; ``args`` are extra command-line flags."""
+
+    def __init__(self, *args: str, config: str | None = None, workdir: Path | None = None) -> None:
+        self.port = free_port()
+        self.control_port = free_port()
+        self.args = list(args)
+        self.config = config
+        self.workdir = workdir
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log_path: Path | None = None
+
+    def start(self, timeout: float = 20.0) -> SimulatorProcess:
+        cmd = [
+            sys.executable,
+            "-m",
+            "gateway.cli",
+            "simulator",
+            "--port",
+            str(self.port),
+            "--control-port",
+            str(self.control_port),
+            *self.args,
+        ]
+        if self.config is not None:
+            assert self.workdir is not None, "a config needs a workdir"
+            path = self.workdir / "simulator.toml"
+            path.write_text(self.config)
+            cmd += ["--config", str(path)]
+        log_dir = self.workdir or Path(os.environ.get("TMPDIR", "/tmp"))
+        self.log_path = log_dir / f"simulator-{self.port}.log"
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        wait_until(
+            lambda: (
+                self.proc is not None
+                and (
+                    self.proc.poll() is not None
+                    or (port_open(self.control_port) and port_open(self.port))
+                )
+            ),
+            timeout,
+            "simulator ports",
+        )
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"simulator exited {self.proc.returncode}: {self.log()}")
+        return self
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path else ""
+
+    def stop(self) -> int | None:
+        code = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                code = self.proc.wait(5)
+        elif self.proc is not None:
+            code = self.proc.returncode
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+        return code
+
+    # --- control API ---------------------------------------------------------------------
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.control_port}{path}", data=data, method=method
+        )
+        req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.loads(exc.read() or b"null")
+
+    def get(self, path: str) -> Any:
+        status, body = self.call("GET", path)
+        assert status == 200, (status, body)
+        return body
+
+    def post(self, path: str, body: Any) -> Any:
+        status, answer = self.call("POST", path, body)
+        assert status == 200, (status, answer)
+        return answer
+
+    def session_state(self, name: str | None = None) -> dict[str, Any]:
+        sessions = self.get("/state")["sessions"]
+        if name is None:
+            assert len(sessions) == 1
+            return dict(sessions[0])
+        return next(s for s in sessions if name in (s["session"], s["target_comp_id"]))
+
+    def order(self, cl_ord_id: str) -> dict[str, Any] | None:
+        for row in self.get("/orders")["orders"]:
+            if row["cl_ord_id"] == cl_ord_id:
+                return dict(row)
+        return None
