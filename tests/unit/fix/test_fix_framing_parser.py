@@ -136,3 +136,9 @@ def test_build_then_parse_round_trips(fields: list[tuple[int, bytes]]):
         (b"35", b"D"),
         *[(str(t).encode(), v) for t, v in fields],
     ]
+
+
+def test_parse_keeps_equals_signs_inside_values():
+    raw = msg((35, "3"), (58, "a=b=c"), (45, 7))
+    m = parse(raw)
+    assert m is not None and m.get(58) == b"a=b=c" and m.get(45) == b"7"
