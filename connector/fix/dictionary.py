@@ -104,12 +104,8 @@ def _any(_: bytes) -> bool:
     return True
 
 
-def _char(value: bytes) -> bool:
-    return len(value) == 1 and value != b" "
-
-
-def _boolean(value: bytes) -> bool:
-    return value == b"Y" or value == b"N"
+_char = re.compile(rb"[^\x01 ]").fullmatch  # one character, not the delimiter or a space
+_boolean = re.compile(rb"[YN]").fullmatch
 
 
 def _day_of_month(value: bytes) -> bool:
@@ -628,8 +624,9 @@ def _never(_: bytes) -> bool:
 def _fast_ok(t: _FastTable, pairs: Sequence[tuple[bytes, bytes]], n: int) -> bool:
     """True only if the message is certainly valid; False means "ask the precise walk".
 
-    Set operations in C do most of the work: known tags, no repeats, required present. The
-    one Python loop calls one C-level check (enum membership or a compiled regex) per field.
+    Set operations in C check known tags, repeats and required tags; then one short loop calls
+    each value's check, itself C code: a compiled regex, an enum set's ``__contains__``,
+    ``bytes.isdigit``, or ``bool`` for free text (``bool(b"")`` is False: tag without value).
     """
     tags = [p[0] for p in pairs]
     seen = set(tags)
@@ -646,10 +643,7 @@ def _fast_ok(t: _FastTable, pairs: Sequence[tuple[bytes, bytes]], n: int) -> boo
         return False
     get = t.checks.get
     for tag_b, value in pairs:
-        if not value:
-            return False
-        check = get(tag_b)
-        if check is not None and not check(value):
+        if not get(tag_b, bool)(value):
             return False
     return True
 
