@@ -245,6 +245,8 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> 
         base = cfg.get("jwt", JwtSettings())
         cfg["jwt"] = replace(base, secret=_str("OG_JWT_SECRET", env["OG_JWT_SECRET"]))
     config = GatewayConfig(**cfg)
+    if config.redis_cluster and config.wait_replicas:
+        raise ConfigError("redis.wait_replicas: not supported with redis.cluster (use AOF)")
     if config.environment == "production" and config.jwt.is_development_secret:
         raise ConfigError("jwt.secret: production refuses the built-in development secret")
     return config

@@ -223,10 +223,23 @@ class OrderGateway:
                 p,
             ]
             with redis_errors():
-                res = await self.scripts.submit(self.redis, skeys, args)
+                if self.config.wait_replicas:
+                    res, acked = await self.scripts.submit.call_and_wait(
+                        self.redis,
+                        skeys,
+                        args,
+                        self.config.wait_replicas,
+                        self.config.wait_timeout_ms,
+                    )
+                else:
+                    res, acked = await self.scripts.submit(self.redis, skeys, args), 0
                 status = _s(res[0])
-                if status == "ok" and self.config.wait_replicas:
-                    await self._wait_replicas()
+            if status == "ok" and acked < self.config.wait_replicas:
+                raise OrderError(
+                    ErrorCode.redis_unavailable,
+                    f"order written but acknowledged by {acked} of "
+                    f"{self.config.wait_replicas} replicas",
+                )
             if status == "ok":
                 return SubmitOutcome(_new_order(request, order_id, p, v.venue, at), True)
             if status == "dup":
@@ -252,16 +265,6 @@ class OrderGateway:
         if fp is None or _s(fp) != request.fingerprint():
             raise _script_error("duplicate_client_order_id")
         return order
-
-    async def _wait_replicas(self) -> None:
-        """``WAIT n timeout`` after a write (durability setting). Fewer replicas than asked:
-        redis_unavailable (the order exists; a retry with the same client_order_id returns it)."""
-        got = await self.redis.wait(self.config.wait_replicas, self.config.wait_timeout_ms)
-        if int(got) < self.config.wait_replicas:
-            raise OrderError(
-                ErrorCode.redis_unavailable,
-                f"order written but acknowledged by {got} of {self.config.wait_replicas} replicas",
-            )
 
     # --- reads -------------------------------------------------------------------------
 

@@ -53,6 +53,25 @@ class Script:
         except rexc.NoScriptError:
             return await redis.eval(self.source, len(keys), *keys, *args)
 
+    async def call_and_wait(
+        self, redis: Any, keys: Sequence[str], args: Sequence[Any], replicas: int, timeout_ms: int
+    ) -> tuple[Any, int]:
+        """The script, then ``WAIT replicas timeout_ms`` on the SAME connection (WAIT counts the
+        replication offset of its own connection's writes). Single Redis only."""
+        for cmd, first in (("EVALSHA", self.sha), ("EVAL", self.source)):
+            pipe = redis.pipeline(transaction=False)
+            pipe.execute_command(cmd, first, len(keys), *keys, *args)
+            pipe.execute_command("WAIT", replicas, timeout_ms)
+            res, acked = await pipe.execute(raise_on_error=False)
+            if isinstance(res, rexc.NoScriptError):
+                continue
+            if isinstance(res, Exception):
+                raise res
+            if isinstance(acked, Exception):
+                raise acked
+            return res, int(acked)
+        raise RuntimeError("script missing right after EVAL")  # cannot happen
+
 
 class Scripts:
     """All scripts by name; ``await load(redis)`` puts them in the script cache up front."""

@@ -123,6 +123,7 @@ def test_environment_overrides_file(tmp_path):
         ({"redis": {"cluster": "perhaps"}}, "redis.cluster"),
         ({"jwt": {"algorithm": "none"}}, "jwt.algorithm"),
         ({"surprise": {}}, "config.surprise"),
+        ({"redis": {"cluster": True, "wait_replicas": 1}}, "redis.wait_replicas"),
     ],
 )
 def test_bad_config_names_the_setting(data, where):
