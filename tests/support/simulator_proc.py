@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -119,3 +121,22 @@ class SimulatorProcess:
             if row["cl_ord_id"] == cl_ord_id:
                 return dict(row)
         return None
+
+
+@contextlib.contextmanager
+def logged_on_peer(sim: SimulatorProcess, workdir: Path, **peer_args: Any) -> Iterator[Any]:
+    """A QuickFIX initiator logged on to ``sim``; on exit it is killed, the simulator has seen the
+    line drop, and the test is failed if any session-level Reject was exchanged."""
+    from .qfix_peer import QuickFixPeer
+
+    target = peer_args.get("sender", "ORDERGATE")
+    peer = QuickFixPeer(sim.port, workdir, **peer_args)
+    try:
+        peer.wait_logon()
+        yield peer
+        assert peer.session_rejects() == [], "session-level Rejects were exchanged"
+    finally:
+        peer.stop()
+        wait_until(
+            lambda: not sim.session_state(target)["logged_on"], 10, "simulator to see the drop"
+        )
