@@ -206,7 +206,7 @@ def profile_for(venue: str) -> VenueProfile:
 
 # --- the clock ---------------------------------------------------------------------------
 
-_SPEC = re.compile(r"^(?P<start>[0-9T:+\-. ]+?)(?:x(?P<speed>[0-9]+(?:\.[0-9]+)?))?$")
+_SPEC = re.compile(r"^(?P<start>[0-9TZ:+\-. ]+?)(?:x(?P<speed>[0-9]+(?:\.[0-9]+)?))?$")
 
 
 class SimClock:
