@@ -32,7 +32,8 @@ def plain(value: Any) -> Any:
 
 
 def order_json(order: Any) -> dict[str, Any]:
-    result: dict[str, Any] = plain(order.to_json())
+    """``Order.to_json`` is already JSON-ready (Decimals as strings): no second walk."""
+    result: dict[str, Any] = order.to_json()
     return result
 
 

@@ -1,0 +1,234 @@
+"""Order API benchmark: open-loop POST /v1/orders at fixed rates against one ``ordergate api``.
+
+One API process pinned to CPU 0 (``taskset``); redis-server and this load generator on CPU 1.
+The generator is open-loop: request k is due at ``start + k / rate`` and is sent then whether or
+not earlier answers came back (HTTP/1.1 pipelining over a fixed set of keep-alive connections),
+and its latency is measured from when it was DUE, so a stalled server is charged for the wait
+(no coordinated omission). Each rate runs on a flushed Redis with distinct orders spread over
+20 accounts (the development risk limits never throttle it).
+
+Reported per rate: offered and accepted orders/s (202 answers per second of the run), errors,
+and accept latency p50 / p99 / p99.9 in milliseconds.
+
+    .venv/bin/python -m bench.api [--rates 2000,4000,6000,8000,10000] [--seconds 3] [--aof]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from collections import deque
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import redis
+import uvloop
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from support.api import ApiProcess  # noqa: E402
+from support.procs import RedisServer  # noqa: E402
+
+from stateless_api.auth import mint_token  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+ACCOUNTS = [f"B{i:02d}" for i in range(20)]
+CONNECTIONS = 32
+
+
+class _Conn(asyncio.Protocol):
+    """One keep-alive connection; answers come back in request order (HTTP/1.1 pipelining)."""
+
+    def __init__(self, sink: _Sink) -> None:
+        self.sink = sink
+        self.buf = bytearray()
+        self.due: deque[float] = deque()
+        self.transport: asyncio.Transport | None = None
+        self.lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.sink.errors += len(self.due)
+        self.due.clear()
+
+    def send(self, data: bytes, due: float) -> None:
+        assert self.transport is not None
+        self.due.append(due)
+        self.transport.write(data)
+
+    def data_received(self, data: bytes) -> None:
+        self.buf += data
+        while True:
+            end = self.buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(self.buf[:end]).lower()
+            i = head.find(b"content-length:")
+            length = int(
+                head[i + 15 : head.find(b"\r\n", i) if head.find(b"\r\n", i) > 0 else None]
+            )
+            total = end + 4 + length
+            if len(self.buf) < total:
+                return
+            status = int(head[9:12])
+            del self.buf[:total]
+            self.sink.record(status, time.perf_counter() - self.due.popleft())
+
+
+class _Sink:
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self.errors = 0
+        self.recording = True
+
+    def record(self, status: int, latency: float) -> None:
+        if not self.recording:
+            return
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        if status == 202:
+            self.latencies.append(latency)
+
+    @property
+    def answered(self) -> int:
+        return sum(self.statuses.values())
+
+
+def _request(port: int, token: str, run: str, k: int) -> bytes:
+    body = (
+        '{"account":"%s","client_order_id":"%s-%d","symbol":"7203","side":"buy",'
+        '"type":"limit","quantity":100,"price":"2850","time_in_force":"day"}'
+        % (ACCOUNTS[k % len(ACCOUNTS)], run, k)
+    ).encode()
+    return (
+        b"POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
+        % (port, token.encode(), len(body), body)
+    )
+
+
+async def _run_rate(port: int, token: str, rate: int, seconds: float, run: str) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    sink = _Sink()
+    conns = []
+    for _ in range(CONNECTIONS):
+        _, proto = await loop.create_connection(lambda: _Conn(sink), "127.0.0.1", port)
+        conns.append(proto)
+    total = int(rate * seconds)
+    start = time.perf_counter() + 0.05
+    k = 0
+    while k < total:
+        now = time.perf_counter()
+        while k < total and start + k / rate <= now:
+            conns[k % CONNECTIONS].send(_request(port, token, run, k), start + k / rate)
+            k += 1
+        if k < total:
+            await asyncio.sleep(max(0.0, start + k / rate - time.perf_counter()))
+    deadline = time.perf_counter() + 10
+    while sink.answered + sink.errors < total and time.perf_counter() < deadline:
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    for c in conns:
+        if c.transport is not None:
+            c.transport.close()
+    lat = sorted(sink.latencies)
+
+    def pct(q: float) -> float:
+        return round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 3) if lat else float("nan")
+
+    accepted = sink.statuses.get(202, 0)
+    return {
+        "offered_per_s": rate,
+        "seconds": round(seconds, 2),
+        "sent": total,
+        "accepted": accepted,
+        "accepted_per_s": round(accepted / max(seconds, elapsed - 0.05), 1),
+        "other_statuses": {str(s): n for s, n in sink.statuses.items() if s != 202},
+        "unanswered": total - sink.answered,
+        "p50_ms": pct(0.50),
+        "p99_ms": pct(0.99),
+        "p999_ms": pct(0.999),
+        "max_ms": round(lat[-1] * 1000, 3) if lat else float("nan"),
+    }
+
+
+def _pin(pid: int, cpu: int) -> None:
+    subprocess.run(["taskset", "-p", "-c", str(cpu), str(pid)], capture_output=True, check=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rates", default="2000,4000,6000,8000,10000")
+    ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--aof", action="store_true", help="Redis with AOF appendfsync always")
+    args = ap.parse_args()
+    rates = [int(r) for r in args.rates.split(",")]
+    two_cores = (os.cpu_count() or 1) >= 2
+
+    server = RedisServer(aof=args.aof).start()
+    api = ApiProcess(server.url, cpu=0 if two_cores else None)
+    try:
+        if two_cores and server.proc is not None:
+            _pin(server.proc.pid, 1)
+            os.sched_setaffinity(0, {1})
+        api.start()
+        token = mint_token("bench", ACCOUNTS, ("trade", "read"))
+        r = redis.Redis(port=server.port)
+        rows = []
+        uvloop.install()
+        # warm-up (not reported): imports, JIT-free paths, connection set-up
+        asyncio.run(_run_rate(api.port, token, 1000, 1.0, "warm"))
+        for rate in rates:
+            r.flushall()
+            rows.append(asyncio.run(_run_rate(api.port, token, rate, args.seconds, f"r{rate}")))
+        r.close()
+    finally:
+        api.stop()
+        server.stop()
+
+    load = os.getloadavg()
+    result = {
+        "benchmark": "api",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_1m_at_end": round(load[0], 2),
+        },
+        "setup": {
+            "api": "1 process, uvicorn + uvloop + httptools, taskset CPU 0",
+            "redis": f"redis-server on CPU 1, AOF {'always' if args.aof else 'off'}",
+            "generator": f"open loop, {CONNECTIONS} pipelined keep-alive connections, CPU 1",
+            "order": "limit buy 100 x 7203 @ 2850, 20 accounts, distinct client_order_id",
+        },
+        "rates": rows,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "api.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"API submit, open loop ({result['setup']['redis']}; load avg {load[0]:.2f})")
+    print(
+        f"{'offered/s':>10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'other':>12}"
+    )
+    for row in rows:
+        other = ",".join(f"{k}:{v}" for k, v in row["other_statuses"].items()) or "-"
+        if row["unanswered"]:
+            other += f" unanswered:{row['unanswered']}"
+        print(
+            f"{row['offered_per_s']:>10} {row['accepted_per_s']:>11} {row['p50_ms']:>8} "
+            f"{row['p99_ms']:>8} {row['p999_ms']:>9} {other:>12}"
+        )
+
+
+if __name__ == "__main__":
+    main()
