@@ -106,10 +106,10 @@ class _Sink:
 
 
 def _request(port: int, token: str, run: str, k: int) -> bytes:
+    account = ACCOUNTS[k % len(ACCOUNTS)]
     body = (
-        '{"account":"%s","client_order_id":"%s-%d","symbol":"7203","side":"buy",'
+        f'{{"account":"{account}","client_order_id":"{run}-{k}","symbol":"7203","side":"buy",'
         '"type":"limit","quantity":100,"price":"2850","time_in_force":"day"}'
-        % (ACCOUNTS[k % len(ACCOUNTS)], run, k)
     ).encode()
     return (
         b"POST /v1/orders HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAuthorization: Bearer %s\r\n"
