@@ -23,9 +23,16 @@ API (stable; the simulator process builds on it)::
     engine.configure_session(name, SessionRules(...))       # STP, hard limits, symbols
     engine.set_kill_switch(name, on)       -> list[Event]   # on: cancel all + refuse new
     engine.cancel_session_orders(name, text) -> list[Event] # cancel-on-disconnect
-    engine.inject_rejects(name, count)                      # fault: reject the next N orders
+    engine.inject_rejects(name, count); engine.pending_rejects(name)  # fault: reject next N
     engine.book_view(symbol) -> BookView | None; engine.order_view(session, cl_ord_id)
     engine.orders() -> list[OrderView]; engine.trades (recent Trade records); engine.reset()
+    engine.counters (orders, rejects, trades, volume); engine.next_transition_at()
+
+Liquidity (``simulators/exchange/liquidity.py``): ``RandomWalkLiquidity(engine, seed=...)`` with
+``.tick()`` from the same ticker, and ``load_book(engine, path)`` for a deterministic book.
+
+Instruments come from the gateway's reference data: ``from_reference_data(path, on=date,
+venue=venue)`` (pass the venue, so a PTS only trades the symbols listed on it).
 
 Every call first brings the phase up to the clock (so events of a phase change, such as the
 opening itayose's fills, come first in the returned list). Sessions whose name starts with ``#``
