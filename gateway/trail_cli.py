@@ -1,0 +1,65 @@
+"""``ordergate trail ORDER_ID``: an order's end-to-end trail, read straight from Redis."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from gateway.config import ConfigError, GatewayConfig
+from gateway.errors import OrderError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("order_id", help="the order id the API returned")
+    parser.add_argument("--redis", help="Redis URL (default: from the config)")
+    parser.add_argument("--config", help="config file (TOML or JSON); default $OG_CONFIG")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+async def _trail(args: argparse.Namespace, config: GatewayConfig) -> tuple[Any, list[Any]]:
+    import redis.asyncio as aioredis
+
+    from gateway.orders import OrderGateway
+    from gateway.refdata import ReferenceData
+
+    url = args.redis or config.redis_url
+    client: Any = (
+        aioredis.RedisCluster.from_url(url)
+        if config.redis_cluster
+        else aioredis.Redis.from_url(url)
+    )
+    try:
+        gw = OrderGateway(client, config, ReferenceData.load(config.refdata_path))
+        order = await gw.get(args.order_id, accounts=None)
+        return order, await gw.trail(args.order_id, accounts=None)
+    finally:
+        await client.aclose()
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config = GatewayConfig.load(args.config)
+        order, steps = asyncio.run(_trail(args, config))
+    except ConfigError as exc:
+        print(f"ordergate trail: {exc}", file=sys.stderr)
+        return 2
+    except OrderError as exc:
+        print(f"ordergate trail: {exc.code.value}: {exc.message}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(
+            json.dumps({"order": order.to_json(), "steps": [s.to_json() for s in steps]}, indent=2)
+        )
+        return 0
+    print(
+        f"{order.order_id}  {order.account} {order.side.value} {order.quantity} {order.symbol} "
+        f"@ {order.price or 'market'} on {order.venue}: {order.status.value}, "
+        f"filled {order.cum_qty} avg {order.avg_px}"
+    )
+    for s in steps:
+        detail = " ".join(f"{k}={v}" for k, v in sorted(s.detail.items()))
+        print(f"{s.at}  {s.step:<18} {s.component:<10} {s.process:<16} {detail}")
+    return 0
