@@ -16,8 +16,30 @@ _RAW_PAIRS = {
     str(ln).encode(): str(dt).encode() for ln, dt in zip(RAW_LEN_TAGS, RAW_DATA_TAGS, strict=True)
 }
 
+_fix_tag = simplefix.message.fix_tag
+_TAG_CACHE: dict[object, bytes] = {}
+
+
+class ParsedFixMessage(simplefix.FixMessage):  # type: ignore[misc]
+    """A ``simplefix.FixMessage`` (same pairs, same behaviour) whose ``get`` skips simplefix's
+    per-call tag conversion: application code calls ``get`` several times per message."""
+
+    def get(self, tag: object, nth: int = 1) -> bytes | None:
+        t = _TAG_CACHE.get(tag)
+        if t is None:
+            t = _fix_tag(tag)
+            if len(_TAG_CACHE) < 4096 and type(tag) in (int, str, bytes):
+                _TAG_CACHE[tag] = t
+        if nth != 1:
+            return super().get(t, nth)  # type: ignore[no-any-return]
+        for k, v in self.pairs:
+            if k == t:
+                return v  # type: ignore[no-any-return]
+        return None
+
+
 _new = simplefix.FixMessage.__new__
-_FixMessage = simplefix.FixMessage
+_FixMessage = ParsedFixMessage
 
 
 def _make(pairs: list[tuple[bytes, bytes]]) -> simplefix.FixMessage | None:
