@@ -156,6 +156,7 @@ def main() -> int:
     parser.add_argument("--password")
     args = parser.parse_args()
 
+    os.makedirs(args.dir, exist_ok=True)
     cfg_path = os.path.join(args.dir, "initiator.cfg")
     with open(cfg_path, "w") as f:
         f.write(settings_text(args))
