@@ -18,6 +18,7 @@ from simulators.exchange.model import (
     StatusRequest,
     TimeInForce,
 )
+from simulators.exchange.phases import Phase
 
 
 def test_orders_that_do_not_cross_rest_and_are_acknowledged_new():
@@ -300,3 +301,59 @@ def test_a_session_trades_with_itself_by_default():
     e = engine()
     e.new_order(order("sell", 100, "2851"))
     assert len(trades(e.new_order(order("buy", 100, "2851")))) == 2
+
+
+def test_possdup_resend_of_a_cancel_already_seen_is_ignored():
+    e = engine()
+    e.new_order(order("buy", 100, "2850", cl="o1"))
+    e.cancel(CancelOrder("A", "x1", "o1"))
+    assert e.cancel(CancelOrder("A", "x1", "o1", poss_dup=True)) == []
+
+
+def test_unflagged_repeat_of_a_cancel_clordid_is_rejected_as_duplicate():
+    e = engine()
+    e.new_order(order("buy", 100, "2850", cl="o1"))
+    e.new_order(order("buy", 100, "2850", cl="o2"))
+    e.cancel(CancelOrder("A", "x1", "o1"))
+    (rej,) = e.cancel(CancelOrder("A", "x1", "o2"))
+    assert rej.reason is CxlRejReason.DUPLICATE_CLORDID
+    assert e.order_view("A", "o2").status is OrdStatus.NEW
+
+
+def test_cancel_by_an_earlier_clordid_of_a_replaced_order_finds_it():
+    e = engine()
+    e.new_order(order("buy", 100, "2850", cl="o1"))
+    e.replace(ReplaceOrder("A", "o1-r", "o1", 200, Decimal("2850")))
+    (rep,) = e.cancel(CancelOrder("A", "x1", "o1"))
+    assert (rep.exec_type, rep.orig_cl_ord_id) == (ExecType.CANCELED, "o1-r")
+
+
+def test_status_request_by_order_id():
+    e = engine()
+    (ack,) = e.new_order(order("buy", 100, "2850", cl="o1"))
+    (rep,) = e.status(StatusRequest("A", "unknown-cl", order_id=ack.order_id))
+    assert (rep.order_id, rep.cl_ord_id, rep.ord_status) == (ack.order_id, "o1", OrdStatus.NEW)
+
+
+def test_replace_cannot_change_the_order_type():
+    e = engine(Phase.PRE_OPEN)
+    e.new_order(order("buy", 100, None, cl="m"))
+    (rej,) = e.replace(ReplaceOrder("A", "m-r", "m", 100, Decimal("2850")))
+    assert isinstance(rej, CancelReject) and rej.text.startswith("replace_not_allowed")
+
+
+def test_market_order_waiting_for_the_itayose_can_be_canceled():
+    e = engine(Phase.PRE_OPEN)
+    e.new_order(order("buy", 300, None, cl="m"))
+    assert e.book_view("7203").market_buy_qty == 300
+    (rep,) = e.cancel(CancelOrder("A", "x", "m"))
+    assert rep.exec_type is ExecType.CANCELED
+    assert e.book_view("7203").market_buy_qty == 0
+
+
+def test_at_the_close_order_can_be_replaced_while_it_waits():
+    e = engine()
+    e.new_order(order("buy", 100, "2850", cl="c", tif=TimeInForce.AT_THE_CLOSE))
+    (rep,) = e.replace(ReplaceOrder("A", "c-r", "c", 300, Decimal("2851")))
+    assert (rep.exec_type, rep.order_qty, rep.price) == (ExecType.REPLACED, 300, Decimal("2851"))
+    assert e.book_view("7203").at_close_count == 1 and e.book_view("7203").bids == []
