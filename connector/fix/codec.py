@@ -125,7 +125,10 @@ class Template:
             raise ValueError(
                 f"template {self.msg_type!r} takes {self._n} values, got {len(values)}"
             )
-        return self._fmt % tuple([to_bytes(v) for v in values])
+        try:
+            return self._fmt % values  # all bytes already: the hot path
+        except TypeError:
+            return self._fmt % tuple([to_bytes(v) for v in values])
 
     def encode(
         self, sender: str | bytes, target: str | bytes, seq: int, now: float, *values: object
