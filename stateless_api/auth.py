@@ -214,7 +214,7 @@ class TokenVerifier:
 
     def decode(self, token: str, key: Any, now: float) -> dict[str, Any]:
         s = self.settings
-        options: dict[str, Any] = {"require": ["exp", "sub"], "verify_aud": s.audience is not None}
+        options: Any = {"require": ["exp", "sub"], "verify_aud": s.audience is not None}
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,
