@@ -4,8 +4,9 @@ import dataclasses
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import BusyLoadingError, ConnectionError
 from support.gateway_orders import REFDATA, Clock, commands, order
-from support.procs import RedisServer
+from support.procs import RedisServer, async_wait_until
 
 from gateway.config import GatewayConfig
 from gateway.errors import ErrorCode, OrderError
@@ -19,6 +20,13 @@ def own_redis():
     server = RedisServer(aof=True).start()
     yield server
     server.stop()
+
+
+async def _loaded(client: aioredis.Redis) -> bool:
+    try:
+        return bool(await client.ping())
+    except (BusyLoadingError, ConnectionError):
+        return False
 
 
 def _client(url: str) -> aioredis.Redis:
@@ -36,6 +44,7 @@ async def test_submit_with_redis_down_is_redis_unavailable_and_writes_nothing(ow
     assert ei.value.code is ErrorCode.redis_unavailable
     own_redis.start()  # same port and directory: the AOF brings back what was acknowledged
     client2 = _client(own_redis.url)
+    await async_wait_until(lambda: _loaded(client2), 10, "Redis loaded its AOF")
     cmds = await commands(client2)
     assert [c.client_order_id for c in cmds] == ["before"]
     await client.aclose()
@@ -68,8 +77,6 @@ async def test_wait_without_a_replica_reports_redis_unavailable(redis_client, re
 
 
 async def test_wait_with_a_replica_accepts(own_redis):
-    from support.procs import async_wait_until
-
     replica = RedisServer(extra=["--replicaof", "127.0.0.1", str(own_redis.port)]).start()
     try:
         client = _client(own_redis.url)
