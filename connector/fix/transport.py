@@ -70,6 +70,32 @@ def load_dictionary(settings: SessionSettings) -> Validator | None:
     return dd.DataDictionary.default()  # type: ignore[no-any-return]
 
 
+def ssl_context_from_settings(settings: SessionSettings) -> ssl.SSLContext | None:
+    """An SSLContext from QuickFIX-style settings (SocketUseSSL, *CertificateFile...), or None.
+
+    Acceptor: ServerCertificateFile/ServerCertificateKeyFile; CertificateAuthoritiesFile makes
+    client certificates required. Initiator: CertificateAuthoritiesFile to verify the server
+    (system store otherwise); ClientCertificateFile/KeyFile for mutual TLS.
+    """
+    if not settings.SocketUseSSL:
+        return None
+    if settings.is_initiator:
+        ctx = ssl.create_default_context(
+            ssl.Purpose.SERVER_AUTH, cafile=settings.CertificateAuthoritiesFile
+        )
+        if settings.ClientCertificateFile:
+            ctx.load_cert_chain(settings.ClientCertificateFile, settings.ClientCertificateKeyFile)
+        return ctx
+    if not settings.ServerCertificateFile:
+        raise ValueError("SocketUseSSL=Y on an acceptor needs ServerCertificateFile")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(settings.ServerCertificateFile, settings.ServerCertificateKeyFile)
+    if settings.CertificateAuthoritiesFile:
+        ctx.load_verify_locations(settings.CertificateAuthoritiesFile)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+    return ctx
+
+
 class Faults:
     """Fault-injection knobs for the exchange simulator and chaos tests. All off by default."""
 
@@ -549,9 +575,11 @@ class _Conn(asyncio.Protocol):
         self,
         session: FixSession | None,
         route: Callable[[_Conn, simplefix.FixMessage], FixSession | None] | None = None,
+        logon_timeout: float = 10.0,
     ) -> None:
         self.session = session
         self.route = route
+        self.logon_timeout = logon_timeout
         self.splitter = FrameSplitter()
         self.transport: asyncio.Transport | None = None
         self.closed = asyncio.get_running_loop().create_future()
@@ -563,6 +591,12 @@ class _Conn(asyncio.Protocol):
         if self.session is not None:
             t.set_write_buffer_limits(high=self.session.settings.WriteHighWaterMark)
             self.session._attach(self, t)
+        else:  # acceptor: no Logon within the timeout, no session
+            asyncio.get_running_loop().call_later(self.logon_timeout, self._no_logon)
+
+    def _no_logon(self) -> None:
+        if self.session is None and self.transport is not None and not self.transport.is_closing():
+            self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
         if self.session is not None:
@@ -724,7 +758,11 @@ class Acceptor:
         self.port = self._server.sockets[0].getsockname()[1]
 
     def _make_conn(self) -> _Conn:
-        conn = _Conn(None, self._route)
+        conn = _Conn(
+            None,
+            self._route,
+            max((s.settings.LogonTimeout for s in self.sessions.values()), default=10.0),
+        )
         self._conns.add(conn)
         conn.closed.add_done_callback(lambda _f: self._conns.discard(conn))
         return conn
@@ -778,4 +816,5 @@ __all__ = [
     "Initiator",
     "NotLoggedOn",
     "load_dictionary",
+    "ssl_context_from_settings",
 ]

@@ -151,6 +151,15 @@ async def start_pair(
 
 def self_signed_tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
     """A server and a client context around a certificate made now (cryptography)."""
+    cert_path, key_path = self_signed_files()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_path, key_path)
+    client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cert_path))
+    return server, client
+
+
+def self_signed_files() -> tuple[Path, Path]:
+    """cert.pem and key.pem (localhost, 127.0.0.1) in a fresh temporary directory."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -185,7 +194,4 @@ def self_signed_tls() -> tuple[ssl.SSLContext, ssl.SSLContext]:
             serialization.NoEncryption(),
         )
     )
-    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server.load_cert_chain(cert_path, key_path)
-    client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(cert_path))
-    return server, client
+    return cert_path, key_path
