@@ -88,9 +88,10 @@ class Level:
 
     def __init__(self, price: Decimal):
         self.price = price
-        # (seq at entry, order): an entry is live while the order is live, still at this level
-        # and has not re-entered since (a re-entry takes a new seq and goes to the back)
-        self.orders: deque[tuple[int, Order]] = deque()
+        # an entry is live while its order is live and still at this level; an order that
+        # leaves a level and may come back (a replace) is removed eagerly, so an order is never
+        # in a deque twice
+        self.orders: deque[Order] = deque()
         self.qty = 0
         self.count = 0
 
@@ -98,14 +99,14 @@ class Level:
         """The oldest live order (drops dead entries on the way)."""
         orders = self.orders
         while orders:
-            seq, o = orders[0]
-            if o.live and o.seq == seq and o.level is self:
+            o = orders[0]
+            if o.live and o.level is self:
                 return o
             orders.popleft()
         return None
 
     def __iter__(self) -> Iterator[Order]:
-        return (o for seq, o in self.orders if o.live and o.seq == seq and o.level is self)
+        return (o for o in self.orders if o.live and o.level is self)
 
 
 class BookSide:
@@ -133,13 +134,14 @@ class BookSide:
         if level is None:
             level = self.levels[order.price] = Level(order.price)
             insort(self.prices, order.price, key=self._key)
-        level.orders.append((order.seq, order))
+        level.orders.append(order)
         level.qty += order.leaves_qty
         level.count += 1
         order.level = level
 
-    def remove(self, order: Order) -> None:
-        """Take ``order`` off the book (it stays in the deque, dead, until it reaches the front)."""
+    def remove(self, order: Order, eager: bool = False) -> None:
+        """Take ``order`` off the book. It stays in the level's deque, dead, until it reaches the
+        front, unless ``eager`` (an order that may come back to this level, after a replace)."""
         order.live = False
         level = order.level
         order.level = None
@@ -149,6 +151,8 @@ class BookSide:
             except ValueError:
                 pass
             return
+        if eager:
+            level.orders.remove(order)
         level.qty -= order.leaves_qty
         level.count -= 1
         if level.count == 0:

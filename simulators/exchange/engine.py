@@ -25,7 +25,7 @@ API (stable; the simulator process builds on it)::
     engine.cancel_session_orders(name, text) -> list[Event] # cancel-on-disconnect
     engine.inject_rejects(name, count); engine.pending_rejects(name)  # fault: reject next N
     engine.book_view(symbol) -> BookView | None; engine.order_view(session, cl_ord_id)
-    engine.orders() -> list[OrderView]; engine.trades (recent Trade records); engine.reset()
+    engine.orders() -> list[OrderView]; engine.trades (last Trade records, with trade_log=N); engine.reset()
     engine.counters (orders, rejects, trades, volume); engine.next_transition_at()
 
 Liquidity (``simulators/exchange/liquidity.py``): ``RandomWalkLiquidity(engine, seed=...)`` with
@@ -215,7 +215,7 @@ class MatchingEngine:
         profile: VenueProfile | None = None,
         phase: Phase | None = None,
         id_prefix: str | None = None,
-        trade_log: int = 10_000,
+        trade_log: int = 0,
     ):
         self.instruments = instruments
         self.clock = clock or SimClock()
@@ -227,7 +227,8 @@ class MatchingEngine:
         self._sessions: dict[str, _Session] = {}
         self._seq = 0
         self._ids = 0
-        self.trades: deque[Trade] = deque(maxlen=trade_log)
+        self.trades: deque[Trade] = deque(maxlen=trade_log)  # last trades, if asked for
+        self._log_trades = trade_log > 0
         self.counters = _Counters()
         now = self.clock.now()
         self._last = now
@@ -535,7 +536,7 @@ class MatchingEngine:
             order.qty, order.leaves_qty = cmd.quantity, new_leaves
             self._report(order, _ET_REPLACED, now, out)
             return out
-        side.remove(order)
+        side.remove(order, eager=True)  # it may come back to this very level
         order.price, order.qty, order.leaves_qty = new_price, cmd.quantity, new_leaves
         self._seq += 1
         order.seq = self._seq
@@ -915,13 +916,10 @@ class MatchingEngine:
         counters = self.counters
         counters.trades += 1
         counters.volume += qty
-        if a.side is _SIDE_BUY:
+        if self._log_trades:
+            buy, sell = (a, o) if a.side is _SIDE_BUY else (o, a)
             self.trades.append(
-                Trade(match_id, book.symbol, price, qty, a.order_id, o.order_id, now)
-            )
-        else:
-            self.trades.append(
-                Trade(match_id, book.symbol, price, qty, o.order_id, a.order_id, now)
+                Trade(match_id, book.symbol, price, qty, buy.order_id, sell.order_id, now)
             )
 
     def _auction(self, book: Book, kind: Auction, at: datetime, out: list[Event]) -> None:

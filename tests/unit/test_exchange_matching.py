@@ -357,3 +357,16 @@ def test_at_the_close_order_can_be_replaced_while_it_waits():
     (rep,) = e.replace(ReplaceOrder("A", "c-r", "c", 300, Decimal("2851")))
     assert (rep.exec_type, rep.order_qty, rep.price) == (ExecType.REPLACED, 300, Decimal("2851"))
     assert e.book_view("7203").at_close_count == 1 and e.book_view("7203").bids == []
+
+
+def test_trade_log_keeps_the_last_trades_when_asked_for():
+    from simulators.exchange.engine import MatchingEngine
+
+    base = engine()
+    e = MatchingEngine(base.instruments, clock=base.clock, phase=Phase.CONTINUOUS, trade_log=2)
+    for i in range(3):
+        e.new_order(order("sell", 100, "2851", session="S"))
+        e.new_order(order("buy", 100, "2851", session=f"B{i}"))
+    assert len(e.trades) == 2
+    assert all(t.price == Decimal("2851") and t.quantity == 100 for t in e.trades)
+    assert base.trades.maxlen == 0
