@@ -4,7 +4,7 @@ The same stdin/stdout protocol as :mod:`qf_peer`, so a test drives either engine
 can SIGKILL ours mid-stream and start it again on the same Redis store.
 
 stdin (JSON lines): {"op": "orders", "count": N, "prefix": "C"}, {"op": "seq"},
-  {"op": "logout"}, {"op": "stop"}; answers are {"ev": "answer", "id": ...}.
+  {"op": "logout"}, {"op": "stop", "force": false}; answers are {"ev": "answer", "id": ...}.
 stdout (JSON lines): started, logon, logout, app_in / app_out ("msg_type", "seq", "possdup", "key"),
   admin_in / admin_out (every session message, with "fields"), event (the engine's on_event), error.
 """
@@ -184,6 +184,7 @@ async def run(args: argparse.Namespace) -> int:
         loop.call_soon_threadsafe(lines.put_nowait, None)
 
     threading.Thread(target=read_stdin, daemon=True).start()
+    force = False
     while True:
         line = await lines.get()
         if line is None:
@@ -213,6 +214,7 @@ async def run(args: argparse.Namespace) -> int:
             elif op == "logout":
                 await session.logout(timeout=5)
             elif op == "stop":
+                force = bool(cmd.get("force"))
                 emit(**answer)
                 break
             else:
@@ -220,7 +222,7 @@ async def run(args: argparse.Namespace) -> int:
             emit(**answer)
         except Exception as exc:  # report and keep serving: the test decides
             emit(ev="error", where="stdin", text=repr(exc))
-    await engine.stop()
+    await engine.stop(logout=not force)
     emit(ev="stopped")
     return 0
 

@@ -15,7 +15,7 @@ stdin, one JSON object per line (``id`` is echoed in the answer):
   {"op": "seq"}        next sender / target sequence numbers, logged-on flag
   {"op": "logout"} / {"op": "logon"}
   {"op": "bench", "count": N, "window": W}      N orders, at most W unanswered: orders/s, p50/p99
-  {"op": "stop"}
+  {"op": "stop", "force": false}   force: no Logout (QuickFIX's graceful stop polls for 1 s+)
 stdout, one JSON object per line, ``{"ev": ...}``: started, create, logon, logout,
   admin_in / admin_out (every admin message; "msg_type", "fields"),
   app_in / app_out (unless --quiet; "msg_type", "seq", "possdup", "key" = ClOrdID or ExecID),
@@ -72,6 +72,7 @@ class Peer(fix.Application):  # type: ignore[misc]
         self.bench_rtts: list[float] = []
         self.bench_done = threading.Event()
         self.bench_window = threading.Semaphore(1)
+        self.force_stop = False
 
     # -- QuickFIX callbacks: each one catches everything -------------------------------------
 
@@ -302,6 +303,7 @@ def run_command(peer: Peer, cmd: dict, stop: threading.Event) -> None:
     elif op == "bench":
         answer.update(peer.bench(int(cmd["count"]), int(cmd.get("window", 100))))
     elif op == "stop":
+        peer.force_stop = bool(cmd.get("force"))
         stop.set()
     else:
         answer["error"] = f"unknown op {op!r}"
@@ -352,7 +354,7 @@ def main() -> int:
             emit(ev="error", where="stdin", text=repr(exc))
         if stop.is_set():
             break
-    engine.stop()
+    engine.stop(peer.force_stop)
     emit(ev="stopped")
     return 0
 

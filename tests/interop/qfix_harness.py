@@ -205,12 +205,12 @@ class PeerProcess:
     def bench(self, count: int, window: int = 100) -> Event:
         return self.command(timeout=180, op="bench", count=count, window=window)
 
-    def stop(self) -> None:
-        """Stop QuickFIX (stop command, then SIGKILL of its process group if it hangs)."""
+    def stop(self, force: bool = True) -> None:
+        """Stop the peer (``force``: without a Logout), SIGKILL of its process group if it hangs."""
         if self.proc.poll() is None:
             try:
                 assert self.proc.stdin is not None
-                self.proc.stdin.write(json.dumps({"op": "stop"}) + "\n")
+                self.proc.stdin.write(json.dumps({"op": "stop", "force": force}) + "\n")
                 self.proc.stdin.flush()
                 self.proc.wait(10)
             except (OSError, subprocess.TimeoutExpired):
