@@ -72,7 +72,8 @@ def events(p: int) -> str:
 
 
 def trail(p: int, order_id: str) -> str:
-    """Stream: the order's end-to-end audit trail."""
+    """List: the order's end-to-end audit trail, one JSON object per step
+    (``at``, ``step``, ``component``, ``process``, ``detail``), in the order appended."""
     return f"{tag(p)}:trail:{order_id}"
 
 

@@ -293,22 +293,22 @@ class OrderGateway:
         """The order's trail in time order (every component's steps)."""
         order = await self.get(order_id, accounts=accounts)
         with redis_errors():
-            entries = await self.redis.xrange(keys.trail(order.partition, order_id))
+            entries = await self.redis.lrange(keys.trail(order.partition, order_id), 0, -1)
         steps = []
-        for _, f in entries:
-            d = {_s(k): _s(v) for k, v in f.items()}
+        for raw in entries:
             try:
-                detail = json.loads(d.get("detail", "{}"))
+                d = json.loads(raw)
             except ValueError:
-                detail = {"raw": d.get("detail")}
-            if not isinstance(detail, dict):  # cjson encodes an empty table as {}
+                continue
+            detail = d.get("detail")
+            if not isinstance(detail, dict):  # cjson encodes an empty table as {} or []
                 detail = {}
             steps.append(
                 TrailStep(
-                    d.get("at", ""),
-                    d.get("step", ""),
-                    d.get("component", ""),
-                    d.get("process", ""),
+                    str(d.get("at", "")),
+                    str(d.get("step", "")),
+                    str(d.get("component", "")),
+                    str(d.get("process", "")),
                     detail,
                 )
             )

@@ -138,13 +138,16 @@ class ReportApplier:
         """Append a step that changes no state (``sent`` with its sequence number, ...)."""
         p = partition_of_order_id(order_id)
         with redis_errors():
-            await self.redis.xadd(
+            await self.redis.rpush(
                 keys.trail(p, order_id),
-                {
-                    "at": at or utc_iso(self.clock()),
-                    "step": step,
-                    "component": self.component,
-                    "process": self.process,
-                    "detail": json.dumps(detail or {}, default=str),
-                },
+                json.dumps(
+                    {
+                        "at": at or utc_iso(self.clock()),
+                        "step": step,
+                        "component": self.component,
+                        "process": self.process,
+                        "detail": detail or {},
+                    },
+                    default=str,
+                ),
             )

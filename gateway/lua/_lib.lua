@@ -26,9 +26,14 @@ local function next_status(status, event, cum_qty)
   return nxt
 end
 
-local function trail(key, at, step, component, process, detail)
-  return redis.call('XADD', key, '*', 'at', at, 'step', step, 'component', component,
-    'process', process, 'detail', cjson.encode(detail or {}))
+-- one trail step: a JSON object appended to the order's trail list
+local function step(at, name, component, process, detail)
+  return cjson.encode({at = at, step = name, component = component, process = process,
+    detail = detail or {}})
+end
+
+local function trail(key, at, name, component, process, detail)
+  return redis.call('RPUSH', key, step(at, name, component, process, detail))
 end
 
 -- an order update on the partition's event stream (msgpack, format of gateway/codec.py)

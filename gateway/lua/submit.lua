@@ -69,8 +69,9 @@ redis.call('HSET', KEYS[3], 'open_orders', int(open + 1), 'buy_day', day,
 redis.call('ZADD', KEYS[4], 0, order_id)
 redis.call('ZADD', KEYS[5], 0, order_id)
 redis.call('ZADD', KEYS[6], 0, order_id)
-trail(KEYS[9], at, 'received', 'api', process, {client_order_id = ARGV[19], venue = venue})
-trail(KEYS[9], at, 'enqueued', 'api', process, {stream = KEYS[7], entry_id = entry})
+redis.call('RPUSH', KEYS[9],
+  step(at, 'received', 'api', process, {client_order_id = ARGV[19], venue = venue}),
+  step(at, 'enqueued', 'api', process, {stream = KEYS[7], entry_id = entry}))
 local h = {order_id = order_id, account = account, symbol = ARGV[20], side = side,
   status = 'pending_new', quantity = qty_text, cum_qty = '0', leaves_qty = qty_text,
   notional = '0', price = ARGV[22]}
