@@ -414,21 +414,25 @@ class Session:
         self._send_admin(a, b"2", b"7=%d\x0116=0\x01" % expected, now)
 
     def _bad_time(self, f: dict[bytes, bytes], now: float) -> bool:
+        """SendingTime(52) missing, malformed or further than MaxLatency seconds from ``now``.
+
+        Whole seconds, as QuickFIX compares: the parsed second is cached, so a stream of
+        messages costs one slice and one comparison each."""
         if not self.settings.CheckLatency:
             return False
         st = f.get(b"52")
         if st is None:
             return True
         prefix, base = self._time_cache
-        if st[:17] == prefix and len(st) <= 27 and (len(st) == 17 or st[18:].isdigit()):
-            t = base + (int(st[18:]) / 10 ** (len(st) - 18) if len(st) > 18 else 0.0)
-        else:
+        if st[:17] != prefix:
             parsed = parse_utc_timestamp(st)
             if parsed is None:
                 return True
-            self._time_cache = (st[:17], float(int(parsed)))
-            t = parsed
-        return abs(now - t) > self.settings.MaxLatency
+            base = float(int(parsed))
+            self._time_cache = (st[:17], base)
+        elif len(st) != 17 and (st[17:18] != b"." or not st[18:].isdigit()):
+            return True
+        return abs(now - base) > self.settings.MaxLatency + 0.999
 
     def _in_order(
         self,
