@@ -48,6 +48,8 @@ class ApiContext:
     clock: Callable[[], Any] | None = None
     ready: bool = False
     started_at: float = field(default_factory=time.time)
+    # the symbols listing changes only with the trading day (limits, tick tables in force)
+    symbols_cache: tuple[Any, bytes] | None = None
 
 
 class ApiError(Exception):
@@ -239,7 +241,13 @@ def _today(ctx: ApiContext) -> Any:
 async def list_symbols(request: Request, principal: Principal | None) -> Response:
     ctx = ctx_of(request)
     today = _today(ctx)
-    return _json({"symbols": [symbol_json(s, today) for s in ctx.refdata.all()]})
+    cached = ctx.symbols_cache
+    if cached is None or cached[0] != today:
+        body = json.dumps(
+            {"symbols": [symbol_json(s, today) for s in ctx.refdata.all()]}, separators=(",", ":")
+        ).encode()
+        cached = ctx.symbols_cache = (today, body)
+    return Response(cached[1], media_type="application/json")
 
 
 @endpoint("symbol", "read")
