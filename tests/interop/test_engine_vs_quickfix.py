@@ -8,6 +8,7 @@ proxy on the wire between them.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ class Pair:
     acceptor: PeerProcess
     initiator: PeerProcess
     proxy: FaultProxy
+    acceptor_port: int
 
     @property
     def quickfix(self) -> PeerProcess:
@@ -60,7 +62,14 @@ def start_pair(
     port = free_port()
     if ours_role == "acceptor":
         acceptor: PeerProcess = OurPeer(
-            "acceptor", port, sender=THEIRS, target=OURS, heartbeat=heartbeat, answer=True
+            "acceptor",
+            port,
+            sender=THEIRS,
+            target=OURS,
+            heartbeat=heartbeat,
+            answer=True,
+            store=store,
+            redis_url=redis_url,
         )
     else:
         acceptor = QuickFix(
@@ -92,7 +101,7 @@ def start_pair(
             target=THEIRS,
             heartbeat=heartbeat,
         )
-    return Pair(acceptor, initiator, proxy)
+    return Pair(acceptor, initiator, proxy, port)
 
 
 @pytest.fixture(params=["initiator", "acceptor"], ids=["ours-initiator", "ours-acceptor"])
@@ -188,6 +197,16 @@ def test_dropped_message_recovered_with_resend_request_and_possdup(pair: Pair, d
 # --- our side killed and restarted from the Redis store --------------------------------------
 
 
+def assert_numbers_agree(sender: PeerProcess, receiver: PeerProcess, timeout: float = 5) -> None:
+    """The receiver expects exactly the sender's next number (polled: heartbeats may be in flight)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s, r = sender.seq()["next_sender"], receiver.seq()["next_target"]
+        if s == r:
+            return
+        assert time.monotonic() < deadline, f"sender next {s}, receiver expects {r}"
+
+
 @pytest.fixture
 def redis_url() -> Iterator[str]:
     server = RedisServer(aof=True).start()
@@ -238,11 +257,50 @@ def test_sigkilled_initiator_restarts_from_redis_without_reset_or_lost_gap(
         assert qf.resets_received() == []
         # QuickFIX's expected inbound number continues ours; nothing left unrecovered
         restarted.wait_app_in(100, "8")
-        state_ours, state_qf = restarted.seq(), qf.seq()
-        assert state_qf["next_target"] == state_ours["next_sender"]
+        assert_numbers_agree(sender=restarted, receiver=qf)
         # reports QuickFIX sent while we were dead were resent to us (PossDup): none lost
         all_reports = first_life_reports | set(restarted.app_keys("8"))
         assert set(c_keys) <= all_reports
+        p.assert_no_problems()
+    finally:
+        p.stop()
+
+
+def test_sigkilled_acceptor_restarts_from_redis_and_quickfix_initiator_recovers(
+    tmp_path: Path, redis_url: str
+):
+    """The venue side of our engine dies mid-stream; QuickFIX reconnects, nothing is reset or lost."""
+    p = start_pair(tmp_path, "acceptor", store="redis", redis_url=redis_url)
+    qf = p.initiator
+    try:
+        qf.wait_logon()
+        p.acceptor.wait_logon()
+        qf.command_nowait(op="orders", count=1000, prefix="C")
+        p.acceptor.wait_app_in(200, "D")
+        p.acceptor.kill()  # mid-stream: no Logout, no flush
+        mark = qf.mark()
+        restarted = OurPeer(
+            "acceptor",
+            p.acceptor_port,
+            sender=THEIRS,
+            target=OURS,
+            heartbeat=1,
+            answer=True,
+            store="redis",
+            redis_url=redis_url,
+        )
+        p.acceptor = restarted
+        qf.wait_logon(start=mark, timeout=20)  # QuickFIX reconnects by itself
+        # every order QuickFIX sent gets its report (orders resent as PossDup where needed)
+        qf.wait_count(
+            lambda e: e["ev"] == "app_in" and e["msg_type"] == "8",
+            1000,
+            60,
+            "reports",
+        )
+        assert set(qf.app_keys("8")) >= set(expected_keys(1000))
+        assert qf.resets_received() == []
+        assert_numbers_agree(sender=qf, receiver=restarted)
         p.assert_no_problems()
     finally:
         p.stop()
