@@ -12,12 +12,20 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'unknown_order'}
 end
 local exec_id, event = ARGV[1], ARGV[2]
-local h = hgetall(KEYS[1])
+-- only the fields this script reads or re-emits (cheaper than HGETALL)
+local F = {'order_id', 'account', 'symbol', 'side', 'status', 'quantity', 'price', 'cum_qty',
+  'notional', 'fills', 'pending_quantity', 'pending_price'}
+local vals = redis.call('HMGET', KEYS[1], unpack(F))
+local h = {}
+for i = 1, #F do
+  if vals[i] then h[F[i]] = vals[i] end
+end
 if exec_id ~= '' and redis.call('SISMEMBER', KEYS[2], exec_id) == 1 then
   return {'duplicate', h.status}
 end
 local at, process, component, reason, maxlen = ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10]
-local detail = cjson.decode(ARGV[11])
+local detail = {}
+if ARGV[11] ~= '{}' then detail = cjson.decode(ARGV[11]) end
 if exec_id ~= '' then detail.exec_id = exec_id end
 if reason ~= '' then detail.reason = reason end
 
@@ -52,9 +60,14 @@ end
 local updates = {'status', nxt, 'updated_at', at}
 if is_fill then
   local notional = tonumber(h.notional) + last_qty * last_px
-  local fills = cjson.decode(h.fills or '[]')
-  fills[#fills + 1] = {exec_id = exec_id, qty = last_qty, px = ARGV[5], at = at}
-  h.fills = cjson.encode(fills)
+  -- append to the JSON array as text: no decode / encode of the fills so far
+  local fill = cjson.encode({exec_id = exec_id, qty = last_qty, px = ARGV[5], at = at})
+  local fills = h.fills or '[]'
+  if fills == '[]' or fills == '{}' then
+    h.fills = '[' .. fill .. ']'
+  else
+    h.fills = string.sub(fills, 1, -2) .. ',' .. fill .. ']'
+  end
   h.notional = int(notional)
   h.cum_qty = int(cum)
   for _, v in ipairs({'cum_qty', h.cum_qty, 'notional', h.notional, 'fills', h.fills}) do
