@@ -42,11 +42,6 @@ log = logging.getLogger("ordergate.simulator")
 _ORDER_TYPES = frozenset({b"D", b"F", b"G"})
 
 
-def encode_body(body: fixmap.Body) -> bytes:
-    """``tag=value<SOH>`` for each pair (values are ASCII/UTF-8 text)."""
-    return b"".join([b"%d=%b\x01" % (tag, value.encode()) for tag, value in body])
-
-
 @dataclass
 class SessionStats:
     """What ``GET /state`` shows per session, besides the FIX session's own counters."""
@@ -61,7 +56,7 @@ class SessionStats:
     disconnects: int = 0
     canceled_on_disconnect: int = 0
     duplicates_sent: int = 0
-    last_report: tuple[bytes, bytes] | None = None  # (body, SendingTime) of the last 8 sent
+    last_report: tuple[bytes, float] | None = None  # (body, send time) of the last 8 sent
     pending: list[Event] = field(default_factory=list)  # waiting for the next logon
 
 
@@ -115,18 +110,19 @@ class ExchangeApplication(Application):
         name = session.session_id
         mt = msg.message_type
         stats = self.stats[name]
+        fields = fixmap.fields_of(msg)
         if mt in _ORDER_TYPES:
-            dup = fixmap.poss_dup(msg)
+            dup = fields.get(b"43") == b"Y"
             stats.orders_received += 1
             if dup:
                 stats.poss_dup_received += 1
-            cl = msg.get(11)
+            cl = fields.get(b"11")
             if cl is not None:
                 self.arrivals.record(
                     name, cl.decode(errors="replace"), mt.decode(), dup, self.wall()
                 )
         try:
-            cmd = fixmap.decode(msg, name)
+            cmd = fixmap.decode_fields(fields, name)
         except fixmap.MappingError as error:
             self._reject_ids += 1
             exec_id = f"R{self._reject_ids}"
@@ -187,13 +183,13 @@ class ExchangeApplication(Application):
                 stats.pending.append(event)
                 continue
             if type(event) is ExecutionReport:
-                body = encode_body(fixmap.execution_report_body(event))
-                stats.last_report = (body, sending_time(session.clock()))
+                body = fixmap.execution_report_bytes(event)
+                stats.last_report = (body, self.wall())
                 session.send_body(b"8", body)
                 stats.reports_sent += 1
             else:
                 assert isinstance(event, CancelReject)
-                session.send_body(b"9", encode_body(fixmap.cancel_reject_body(event)))
+                session.send_body(b"9", fixmap.encode_body(fixmap.cancel_reject_body(event)))
                 stats.cancel_rejects_sent += 1
 
     def duplicate_last_report(self, name: str) -> int | None:
@@ -205,7 +201,8 @@ class ExchangeApplication(Application):
             return None
         body, sent_at = stats.last_report
         # PossDupFlag and OrigSendingTime are header fields: they follow SendingTime(52)
-        seq = session.send_body(b"8", b"43=Y\x01122=" + sent_at + b"\x01" + body)
+        orig = sending_time(sent_at)
+        seq = session.send_body(b"8", b"43=Y\x01122=" + orig + b"\x01" + body)
         stats.duplicates_sent += 1
         return seq
 

@@ -9,6 +9,7 @@ ExecutionReport (8) or OrderCancelReject (9), in the field order of FIX 4.4's me
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -48,21 +49,32 @@ class MappingError(ValueError):
         self.text = f"{rule}: {text}"
 
 
-def _get(msg: Any, tag: int) -> str | None:
-    value = msg.get(tag)
+Fields = dict[bytes, bytes]
+_KEY = {t: str(t).encode() for t in (1, 11, 35, 37, 38, 40, 41, 43, 44, 54, 55, 59, 122)}
+
+
+def fields_of(msg: Any) -> Fields:
+    """Tag -> value of a parsed message, built once (last value wins; D/F/G/H have no groups)."""
+    return dict(msg.pairs)
+
+
+def _get(f: Fields, tag: int) -> str | None:
+    value = f.get(_KEY[tag])
     if value is None:
         return None
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
-def _need(msg: Any, tag: int, name: str, reason: str) -> str:
-    value = _get(msg, tag)
+def _need(f: Fields, tag: int, name: str, reason: str) -> str:
+    value = _get(f, tag)
     if value is None or value == "":
         raise MappingError(reason, "missing_field", f"{name}({tag}) is required")
     return value
 
 
 def _qty(value: str, reason: str) -> int:
+    if value.isdigit() and value[0] != "0":
+        return int(value)  # the common case, without a Decimal
     try:
         qty = Decimal(value)
     except InvalidOperation:
@@ -127,11 +139,65 @@ def _tif(value: str | None, reason: str) -> TimeInForce:
 
 def poss_dup(msg: Any) -> bool:
     """PossDupFlag(43)=Y in the header."""
-    return _get(msg, 43) == "Y"
+    return fields_of(msg).get(b"43") == b"Y"
 
 
 def decode(msg: Any, session: str) -> Command:
     """The engine command for an inbound D, F, G or H; :class:`MappingError` if it cannot be."""
+    return decode_fields(fields_of(msg), session)
+
+
+_SIDE_B = {s.value.encode(): s for s in Side}
+_ORD_TYPE_B = {t.value.encode(): t for t in OrdType}
+_TIF_B = {t.value.encode(): t for t in TimeInForce}
+_PLAIN_PRICE = re.compile(rb"[0-9]{1,12}(?:\.[0-9]{1,8})?")
+_prices: dict[bytes, Decimal] = {}
+
+
+def _fast_new_order(f: Fields, session: str) -> NewOrder | None:
+    """The common, well-formed NewOrderSingle without the per-field checks; None otherwise (the
+    careful path then names the problem)."""
+    cl = f.get(b"11")
+    symbol = f.get(b"55")
+    side = _SIDE_B.get(f.get(b"54", b""))
+    ord_type = _ORD_TYPE_B.get(f.get(b"40", b""))
+    tif = _TIF_B.get(f.get(b"59", b"0"))
+    qty = f.get(b"38", b"")
+    if not (cl and symbol and side and ord_type and tif and qty.isdigit() and qty[0] != 48):
+        return None
+    raw_px = f.get(b"44")
+    price = None
+    if raw_px is not None:
+        price = _prices.get(raw_px)
+        if price is None:
+            if not _PLAIN_PRICE.fullmatch(raw_px):
+                return None
+            price = Decimal(raw_px.decode())
+            if price <= 0:
+                return None
+            if len(_prices) < 100_000:
+                _prices[raw_px] = price
+    account = f.get(b"1")
+    return NewOrder(
+        session,
+        cl.decode("utf-8", "replace"),
+        symbol.decode("utf-8", "replace"),
+        side,
+        ord_type,
+        int(qty),
+        price,
+        tif,
+        f.get(b"43") == b"Y",
+        account.decode("utf-8", "replace") if account is not None else None,
+    )
+
+
+def decode_fields(msg: Fields, session: str) -> Command:
+    """:func:`decode` on the fields of a message (see :func:`fields_of`)."""
+    if msg.get(b"35") == b"D":
+        fast = _fast_new_order(msg, session)
+        if fast is not None:
+            return fast
     msg_type = _get(msg, 35)
     if msg_type == "D":
         bad = OrdRejReason.OTHER.value
@@ -144,7 +210,7 @@ def decode(msg: Any, session: str) -> Command:
             quantity=_qty(_need(msg, 38, "OrderQty", bad), bad),
             price=_price(_get(msg, 44), bad),
             time_in_force=_tif(_get(msg, 59), bad),
-            poss_dup=poss_dup(msg),
+            poss_dup=msg.get(b"43") == b"Y",
             account=_get(msg, 1),
         )
     cxl = CxlRejReason.OTHER.value
@@ -157,7 +223,7 @@ def decode(msg: Any, session: str) -> Command:
             order_id=_get(msg, 37),
             symbol=_get(msg, 55),
             side=_SIDES.get(side) if side else None,
-            poss_dup=poss_dup(msg),
+            poss_dup=msg.get(b"43") == b"Y",
         )
     if msg_type == "G":
         side = _get(msg, 54)
@@ -171,7 +237,7 @@ def decode(msg: Any, session: str) -> Command:
             ord_type=_ord_type(_get(msg, 40) or OrdType.LIMIT.value, cxl),
             symbol=_get(msg, 55),
             side=_SIDES.get(side) if side else None,
-            poss_dup=poss_dup(msg),
+            poss_dup=msg.get(b"43") == b"Y",
         )
     if msg_type == "H":
         side = _get(msg, 54)
@@ -188,11 +254,17 @@ def decode(msg: Any, session: str) -> Command:
 # --- outbound ----------------------------------------------------------------------------
 
 
+_last_second: list[Any] = [None, ""]
+
+
 def fix_time(at: datetime) -> str:
-    """UTCTimestamp with milliseconds: ``YYYYMMDD-HH:MM:SS.sss``."""
+    """UTCTimestamp with milliseconds: ``YYYYMMDD-HH:MM:SS.sss`` (strftime once per second)."""
     if at.tzinfo is not None:
         at = at.astimezone(UTC)
-    return f"{at:%Y%m%d-%H:%M:%S}.{at.microsecond // 1000:03d}"
+    second = at.replace(microsecond=0)
+    if second != _last_second[0]:
+        _last_second[0], _last_second[1] = second, second.strftime("%Y%m%d-%H:%M:%S")
+    return f"{_last_second[1]}.{at.microsecond // 1000:03d}"
 
 
 def fix_decimal(value: Decimal) -> str:
@@ -239,6 +311,11 @@ def execution_report_body(er: ExecutionReport) -> Body:
     return body
 
 
+def encode_body(body: Body) -> bytes:
+    """``tag=value<SOH>`` for each pair (values are text, UTF-8 on the wire)."""
+    return b"".join([b"%d=%b\x01" % (tag, value.encode()) for tag, value in body])
+
+
 def cancel_reject_body(cr: CancelReject) -> Body:
     """OrderCancelReject (9) body fields in FIX 4.4 order."""
     return [
@@ -264,13 +341,14 @@ def event_message(event: ExecutionReport | CancelReject) -> tuple[str, Body]:
 
 
 def reject_report(
-    msg: Any, session: str, error: MappingError, exec_id: str, now: datetime
+    message: Any, session: str, error: MappingError, exec_id: str, now: datetime
 ) -> ExecutionReport | CancelReject:
     """The answer to an inbound message that :func:`decode` (or the app's own checks) refused.
 
     D and H get an ExecutionReport with OrdStatus=Rejected; F and G an OrderCancelReject. Fields
     the message did carry are echoed as they came, so the peer can match the answer.
     """
+    msg = fields_of(message)
     msg_type = _get(msg, 35)
     cl_ord_id = _get(msg, 11) or "NONE"
     if msg_type in ("F", "G"):
@@ -312,3 +390,131 @@ def reject_report(
         text=error.text,
         account=_get(msg, 1),
     )
+
+
+# --- hot path: the same bodies as bytes, without the intermediate pairs ------------------
+
+_last_time: list[Any] = [None, b""]
+_decimals: dict[Decimal, bytes] = {}
+
+
+def _time_b(at: datetime) -> bytes:
+    # the engine stamps every event of one call with the same datetime object
+    if at is _last_time[0]:
+        return _last_time[1]  # type: ignore[no-any-return]
+    value = fix_time(at).encode()
+    _last_time[0], _last_time[1] = at, value
+    return value
+
+
+def _dec_b(value: Decimal) -> bytes:
+    out = _decimals.get(value)
+    if out is None:
+        out = fix_decimal(value).encode()  # equal Decimals print alike, so caching by value is safe
+        if len(_decimals) < 100_000:
+            _decimals[value] = out
+    return out
+
+
+_ER_TRADE = (
+    b"37=%b\x0111=%b\x0117=%b\x01150=F\x0139=%b\x0155=%b\x0154=%b\x0138=%d\x0140=%b\x0144=%b"
+    b"\x0159=%b\x0132=%d\x0131=%b\x01151=%d\x0114=%d\x016=%b\x0160=%b\x01"
+)
+_ER_PLAIN = (
+    b"37=%b\x0111=%b\x0117=%b\x01150=%b\x0139=%b\x0155=%b\x0154=%b\x0138=%d\x0140=%b\x0144=%b"
+    b"\x0159=%b\x01151=%d\x0114=%d\x016=%b\x0160=%b\x01"
+)
+_TRADE = ExecType.TRADE
+
+
+def execution_report_bytes(er: ExecutionReport) -> bytes:
+    """``encode(execution_report_body(er))``, faster (checked equal by the unit tests)."""
+    if (
+        er.cl_ord_id
+        and er.orig_cl_ord_id is None
+        and er.ord_rej_reason is None
+        and not er.account
+        and not er.text
+        and er.order_qty
+        and er.ord_type
+        and er.time_in_force
+        and er.price is not None
+        and (er.exec_type is not _TRADE or er.last_px is not None)
+    ):  # the common report, one template
+        if er.exec_type is _TRADE:
+            return _ER_TRADE % (
+                er.order_id.encode(),
+                er.cl_ord_id.encode(),
+                er.exec_id.encode(),
+                er.ord_status.encode(),
+                er.symbol.encode(),
+                er.side.encode(),
+                er.order_qty,
+                er.ord_type.encode(),
+                _dec_b(er.price),
+                er.time_in_force.encode(),
+                er.last_qty,
+                _dec_b(er.last_px),  # type: ignore[arg-type]
+                er.leaves_qty,
+                er.cum_qty,
+                _dec_b(er.avg_px),
+                _time_b(er.transact_time),
+            )
+        return _ER_PLAIN % (
+            er.order_id.encode(),
+            er.cl_ord_id.encode(),
+            er.exec_id.encode(),
+            er.exec_type.encode(),
+            er.ord_status.encode(),
+            er.symbol.encode(),
+            er.side.encode(),
+            er.order_qty,
+            er.ord_type.encode(),
+            _dec_b(er.price),
+            er.time_in_force.encode(),
+            er.leaves_qty,
+            er.cum_qty,
+            _dec_b(er.avg_px),
+            _time_b(er.transact_time),
+        )
+    p = [b"37=", er.order_id.encode(), b"\x01"]
+    if er.cl_ord_id:
+        p += (b"11=", er.cl_ord_id.encode(), b"\x01")
+    if er.orig_cl_ord_id:
+        p += (b"41=", er.orig_cl_ord_id.encode(), b"\x01")
+    p += (
+        b"17=",
+        er.exec_id.encode(),
+        b"\x01150=",
+        er.exec_type.encode(),
+        b"\x0139=",
+        er.ord_status.encode(),
+        b"\x01",
+    )
+    if er.ord_rej_reason is not None:
+        p += (b"103=", er.ord_rej_reason.encode(), b"\x01")
+    if er.account:
+        p += (b"1=", er.account.encode(), b"\x01")
+    p += (b"55=", er.symbol.encode(), b"\x0154=", er.side.encode(), b"\x01")
+    if er.order_qty:
+        p += (b"38=%d\x01" % er.order_qty,)
+    if er.ord_type:
+        p += (b"40=", er.ord_type.encode(), b"\x01")
+    if er.price is not None:
+        p += (b"44=", _dec_b(er.price), b"\x01")
+    if er.time_in_force:
+        p += (b"59=", er.time_in_force.encode(), b"\x01")
+    if er.exec_type == ExecType.TRADE:
+        p.append(b"32=%d\x01" % er.last_qty)
+        if er.last_px is not None:
+            p += (b"31=", _dec_b(er.last_px), b"\x01")
+    p += (
+        b"151=%d\x0114=%d\x016=" % (er.leaves_qty, er.cum_qty),
+        _dec_b(er.avg_px),
+        b"\x0160=",
+        _time_b(er.transact_time),
+        b"\x01",
+    )
+    if er.text:
+        p += (b"58=", er.text.encode(), b"\x01")
+    return b"".join(p)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -31,6 +32,7 @@ from .phases import Phase, SimClock
 log = logging.getLogger("ordergate.simulator")
 
 TICK_SECONDS = 0.1  # how often the engine's phase clock is brought up to date
+GC_THRESHOLDS = (100_000, 50, 100)  # as bench/matching.py's "gc_tuned" figures
 
 
 def session_settings(cfg: SessionConfig, host: str, port: int) -> SessionSettings:
@@ -383,6 +385,10 @@ class Simulator:
 async def run_simulator(cfg: SimulatorConfig, stop: asyncio.Event) -> None:
     sim = Simulator(cfg)
     await sim.start()
+    # the hot path allocates many short-lived objects: collect young objects less often, and
+    # keep everything alive at start-up (reference data, modules) out of the collector's scans
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         await stop.wait()
     finally:

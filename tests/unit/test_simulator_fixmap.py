@@ -12,8 +12,10 @@ from simulators.exchange.fixmap import (
     MappingError,
     cancel_reject_body,
     decode,
+    encode_body,
     event_message,
     execution_report_body,
+    execution_report_bytes,
     fix_decimal,
     fix_time,
     reject_report,
@@ -253,3 +255,25 @@ def test_refused_replace_is_answered_with_cancel_reject_for_replace() -> None:
     answer = reject_report(msg, "S", info.value, "X1", NOW)
     assert isinstance(answer, CancelReject)
     assert answer.response_to is CxlRejResponseTo.REPLACE and answer.orig_cl_ord_id == "c1"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"exec_type": ExecType.NEW, "ord_status": OrdStatus.NEW, "last_qty": 0, "last_px": None},
+        {"orig_cl_ord_id": "c0", "account": "ACC", "text": "replaced"},
+        {
+            "exec_type": ExecType.REJECTED,
+            "ord_status": OrdStatus.REJECTED,
+            "ord_rej_reason": OrdRejReason.UNKNOWN_SYMBOL,
+            "order_id": "NONE",
+            "price": None,
+            "text": "unknown_symbol: 9999",
+        },
+        {"price": Decimal("2850.50"), "avg_px": Decimal("2851.333333"), "last_px": Decimal("1E+3")},
+    ],
+)
+def test_fast_execution_report_encoding_equals_the_reference(changes: dict[str, object]) -> None:
+    er = report(**changes)
+    assert execution_report_bytes(er) == encode_body(execution_report_body(er))
