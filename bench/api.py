@@ -163,6 +163,12 @@ async def _run_rate(port: int, token: str, rate: int, seconds: float, run: str) 
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _pin(pid: int, cpu: int) -> None:
     subprocess.run(["taskset", "-p", "-c", str(cpu), str(pid)], capture_output=True, check=False)
 
@@ -189,9 +195,20 @@ def main() -> None:
         uvloop.install()
         # warm-up (not reported): imports, JIT-free paths, connection set-up
         asyncio.run(_run_rate(api.port, token, 1000, 1.0, "warm"))
+        assert api.proc is not None
         for rate in rates:
             r.flushall()
-            rows.append(asyncio.run(_run_rate(api.port, token, rate, args.seconds, f"r{rate}")))
+            cpu0 = _cpu_seconds(api.proc.pid)
+            row = asyncio.run(_run_rate(api.port, token, rate, args.seconds, f"r{rate}"))
+            cpu = _cpu_seconds(api.proc.pid) - cpu0
+            # CPU the API process spent per accepted order: its capacity on a core of its own,
+            # whatever else the shared machine was doing meanwhile
+            row["api_cpu_s"] = round(cpu, 2)
+            row["api_cpu_us_per_order"] = (
+                round(cpu / row["accepted"] * 1e6, 1) if row["accepted"] else None
+            )
+            row["orders_per_api_cpu_s"] = round(row["accepted"] / cpu) if cpu else None
+            rows.append(row)
         r.close()
     finally:
         api.stop()
@@ -226,7 +243,7 @@ def main() -> None:
             other += f" unanswered:{row['unanswered']}"
         print(
             f"{row['offered_per_s']:>10} {row['accepted_per_s']:>11} {row['p50_ms']:>8} "
-            f"{row['p99_ms']:>8} {row['p999_ms']:>9} {other:>12}"
+            f"{row['p99_ms']:>8} {row['p999_ms']:>9} {row['orders_per_api_cpu_s']!s:>17} {other:>12}"
         )
 
 
