@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from gateway.errors import OrderError
+from gateway.errors import ErrorCode, OrderError
 
 from . import errors, parsing
 from .auth import AuthError, Principal, TokenVerifier, bearer_token
@@ -166,14 +166,8 @@ def _order_id(request: Request) -> str:
     order_id: str = request.path_params["order_id"]
     if not parsing.is_order_id(order_id):
         # Same answer as an unknown id: the shape of an id reveals nothing either.
-        raise OrderError(_code("order_not_found"), "no such order", "order_id")
+        raise OrderError(ErrorCode.order_not_found, "no such order", "order_id")
     return order_id
-
-
-def _code(name: str) -> Any:
-    from gateway.errors import ErrorCode
-
-    return ErrorCode(name)
 
 
 @endpoint("get_order", "read")
@@ -377,7 +371,9 @@ async def docs(request: Request) -> Response:
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return errors.error_response(errors.METHOD_NOT_ALLOWED, "method not allowed")
+        return errors.error_response(
+            errors.METHOD_NOT_ALLOWED, "method not allowed", headers=dict(exc.headers or {})
+        )
     if exc.status_code == 404:
         return errors.error_response(errors.NOT_FOUND, "no such route")
     return errors.error_response("http_error", str(exc.detail), status=exc.status_code)

@@ -146,10 +146,6 @@ class JwksKeys:
         with urllib.request.urlopen(self.url, timeout=self.timeout) as resp:  # noqa: S310
             return self.parse(json.loads(resp.read()))
 
-    def refresh_sync(self) -> None:
-        self._last_fetch = time.monotonic()
-        self.keys = self._fetch()
-
     async def refresh(self) -> None:
         self._last_fetch = time.monotonic()
         self.keys = await asyncio.to_thread(self._fetch)

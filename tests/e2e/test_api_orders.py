@@ -404,3 +404,9 @@ async def test_openapi_document_and_docs_page_are_served(client: httpx.AsyncClie
 async def test_unknown_route_answers_404_json(client: httpx.AsyncClient) -> None:
     r = await client.get("/v1/nothing")
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+async def test_unsupported_method_answers_405_json_with_allow(client: httpx.AsyncClient) -> None:
+    r = await client.put("/v1/orders", json={})
+    assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"
+    assert {"GET", "POST"} <= {m.strip() for m in r.headers["allow"].split(",")}
