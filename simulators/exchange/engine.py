@@ -49,7 +49,7 @@ from __future__ import annotations
 import secrets
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
@@ -200,7 +200,6 @@ class _Counters:
     rejects: int = 0
     trades: int = 0
     volume: int = 0
-    by_phase: dict[str, int] = field(default_factory=dict)
 
 
 class MatchingEngine:
@@ -932,6 +931,9 @@ class MatchingEngine:
         for o in joined:
             o.live = False
             book.side(o.side).add(o)
+        for name, sess in self._sessions.items():
+            if sess.rules.self_trade_prevention:
+                self._auction_self_trades(book, name, at, out)
         bids = [(lv.price, lv.qty) for lv in book.bids.levels.values()]
         asks = [(lv.price, lv.qty) for lv in book.asks.levels.values()]
         market_buy = sum(o.leaves_qty for o in book.bids.market if o.live)
@@ -965,6 +967,33 @@ class MatchingEngine:
         for o in [*book.bids.market, *book.asks.market]:
             if o.live:
                 self._expire(book, o, at, "market order: not executed in the itayose", out)
+
+    def _auction_self_trades(
+        self, book: Book, session: str, at: datetime, out: list[Event]
+    ) -> None:
+        """Self-trade prevention before an itayose: while the session's best buy would trade
+        with its own best sell (a market order trades with anything), cancel the newer of the
+        two. Then no price can pair two of its orders, and the auction runs as usual."""
+        buys = [o for o in book.bids.orders_in_priority() if o.session == session]
+        sells = [o for o in book.asks.orders_in_priority() if o.session == session]
+        i = j = 0
+        while i < len(buys) and j < len(sells):
+            b, s = buys[i], sells[j]
+            if b.price is not None and s.price is not None and b.price < s.price:
+                return
+            newer = b if b.seq > s.seq else s
+            self._take_off(book, newer)
+            self._finish(
+                newer,
+                _ST_CANCELED,
+                at,
+                "self_trade_prevention: would trade with an order of the same session",
+                out,
+            )
+            if newer is b:
+                i += 1
+            else:
+                j += 1
 
     # --- order end states and reports ----------------------------------------------------
 

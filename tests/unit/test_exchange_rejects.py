@@ -200,3 +200,15 @@ def test_timedelta_window_drops_old_values():
     e.new_order(order("buy", 100, "2850"))
     e.clock.set(e.clock.now() + timedelta(milliseconds=999))
     _reject(e.new_order(order("buy", 100, "2850")))
+
+
+def test_self_trade_prevention_applies_in_the_itayose_too():
+    e = engine(Phase.PRE_OPEN)
+    e.configure_session("B", SessionRules(self_trade_prevention=True))
+    e.new_order(order("sell", 100, None, session="B", cl="older"))
+    e.new_order(order("buy", 100, "2848", session="B", cl="newer"))
+    e.new_order(order("buy", 100, "2848", session="A", cl="other"))
+    out = e.pin_phase(Phase.CONTINUOUS)
+    (canceled,) = reports(out, ExecType.CANCELED)
+    assert canceled.cl_ord_id == "newer"
+    assert {(f.session, f.cl_ord_id) for f in trades(out)} == {("B", "older"), ("A", "other")}
