@@ -243,21 +243,30 @@ class OrderGateway:
             if status == "ok":
                 return SubmitOutcome(_new_order(request, order_id, p, v.venue, at), True)
             if status == "dup":
-                return SubmitOutcome(Order.from_redis(_flat_to_dict(res[1:])), False)
+                replay = await self._replay(p, request, _s(res[1]))
+                if replay is not None:
+                    return SubmitOutcome(replay, False)
+                raise RuntimeError("idempotency key points at a missing order")  # not by us
             code = _s(res[1])
             if code == "id_collision":
                 continue
             raise _script_error(code, _s(res[2]))
         raise RuntimeError("order id collided three times in a row")  # needs a broken clock
 
-    async def _replay(self, p: int, request: NewOrderRequest) -> Order | None:
+    async def _replay(
+        self, p: int, request: NewOrderRequest, order_id: str | None = None
+    ) -> Order | None:
+        """The order an earlier submit of this client order id created, if the body is the
+        same; ``duplicate_client_order_id`` if it differs; None if there is none."""
         with redis_errors():
-            existing = await self.redis.get(
-                keys.idempotency(p, request.account, request.client_order_id)
-            )
-            if existing is None:
-                return None
-            raw = await self.redis.hgetall(keys.order(p, _s(existing)))
+            if order_id is None:
+                existing = await self.redis.get(
+                    keys.idempotency(p, request.account, request.client_order_id)
+                )
+                if existing is None:
+                    return None
+                order_id = _s(existing)
+            raw = await self.redis.hgetall(keys.order(p, order_id))
         if not raw:
             return None
         order = Order.from_redis(raw)

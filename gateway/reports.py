@@ -23,7 +23,9 @@ from gateway.model import OrderStatus, price_scaled, price_str, utc_iso
 from gateway.scripts import Scripts, redis_errors
 from gateway.states import OrderEvent
 
-Outcome = Literal["applied", "duplicate", "unknown_order", "invalid_transition", "overfill"]
+Outcome = Literal[
+    "applied", "duplicate", "unknown_order", "invalid_transition", "overfill", "wrong_account"
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class ExecReport:
     reason: str = ""
     at: str | None = None  # ISO UTC; default: now
     detail: dict[str, Any] = field(default_factory=dict)  # extra trail detail (seq num, ...)
+    account: str | None = None  # the order's account if known (saves a lookup round trip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,13 +73,13 @@ class ReportApplier:
     async def load_scripts(self) -> None:
         await self.scripts.load(self.redis)
 
-    def _call(self, r: ExecReport) -> tuple[list[str], list[Any]]:
+    def _call(self, r: ExecReport, account: str) -> tuple[list[str], list[Any]]:
         p = partition_of_order_id(r.order_id)
         skeys = [
             keys.order(p, r.order_id),
             keys.execs(p, r.order_id),
-            keys.account(p, ""),  # prefix: the script appends the order's account
-            keys.account_open(p, ""),
+            keys.account(p, account),
+            keys.account_open(p, account),
             keys.open_orders(p),
             keys.events(p),
             keys.trail(p, r.order_id),
@@ -106,30 +109,49 @@ class ReportApplier:
             status = OrderStatus(s)
         return ApplyResult(outcome, status)  # type: ignore[arg-type]
 
+    async def _accounts(self, reports: Sequence[ExecReport]) -> list[str | None]:
+        """The account of each report's order: given, or read (one pipelined round trip)."""
+        missing = [i for i, r in enumerate(reports) if r.account is None]
+        out: list[str | None] = [r.account for r in reports]
+        if missing:
+            pipe = self.redis.pipeline(transaction=False)
+            for i in missing:
+                oid = reports[i].order_id
+                pipe.hget(keys.order(partition_of_order_id(oid), oid), "account")
+            for i, acct in zip(missing, await pipe.execute(), strict=True):
+                out[i] = acct.decode() if isinstance(acct, bytes) else acct
+        return out
+
     async def apply(self, report: ExecReport) -> ApplyResult:
         """Apply one report. ``ValueError`` if its order id is not one of ours."""
-        skeys, args = self._call(report)
-        with redis_errors():
-            return self._result(await self.scripts.apply_report(self.redis, skeys, args))
+        return (await self.apply_many([report]))[0]
 
     async def apply_many(self, reports: Sequence[ExecReport]) -> list[ApplyResult]:
-        """Apply a batch in one pipelined round trip (each report still atomic on its own)."""
+        """Apply a batch in one pipelined round trip (two when accounts must be looked up);
+        each report is still atomic on its own, and they apply in order."""
         if not reports:
             return []
-        calls = [self._call(r) for r in reports]
         script = self.scripts.apply_report
         with redis_errors():
+            accounts = await self._accounts(reports)
+            calls = [
+                (i, *self._call(r, acct))
+                for i, (r, acct) in enumerate(zip(reports, accounts, strict=True))
+                if acct is not None
+            ]
+            out: list[ApplyResult] = [ApplyResult("unknown_order", None)] * len(reports)
+            if not calls:
+                return out
             pipe = self.redis.pipeline(transaction=False)
-            for skeys, args in calls:
+            for _, skeys, args in calls:
                 pipe.execute_command("EVALSHA", script.sha, len(skeys), *skeys, *args)
             results = await pipe.execute(raise_on_error=False)
-            out = []
-            for (skeys, args), res in zip(calls, results, strict=True):
+            for (i, skeys, args), res in zip(calls, results, strict=True):
                 if isinstance(res, rexc.NoScriptError):
                     res = await script(self.redis, skeys, args)
                 elif isinstance(res, Exception):
                     raise res
-                out.append(self._result(res))
+                out[i] = self._result(res)
         return out
 
     async def trail_step(

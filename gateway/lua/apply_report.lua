@@ -1,12 +1,11 @@
 -- Apply one execution report (or cancel reject) to an order, in the partition's slot {p}.
--- KEYS: 1 order  2 applied ExecIDs set  3 account risk hash PREFIX  4 account open zset PREFIX
+-- KEYS: 1 order  2 applied ExecIDs set  3 account risk hash  4 account open zset
 --       5 partition open zset  6 event stream  7 trail
---       (3 and 4 are key prefixes from gateway/keys.py in the same slot; the account is read
---        from the order record and appended here)
+--       (3 and 4 must be the keys of the order's own account: checked against the record)
 -- ARGV: 1 exec_id ('' = none)  2 event (gateway/states.py OrderEvent)  3 last_qty
 --       4 last_px in 1/PX_SCALE yen  5 last_px text  6 at  7 process  8 component  9 reason
 --       10 events maxlen  11 extra trail detail (JSON object)
--- Returns {'applied', status} | {'duplicate', status} | {'unknown_order'}
+-- Returns {'applied', status} | {'duplicate', status} | {'unknown_order'} | {'wrong_account'}
 --       | {'invalid_transition', status} | {'overfill', status}
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'unknown_order'}
@@ -19,6 +18,10 @@ local vals = redis.call('HMGET', KEYS[1], unpack(F))
 local h = {}
 for i = 1, #F do
   if vals[i] then h[F[i]] = vals[i] end
+end
+local suffix = ':' .. (h.account or '')
+if string.sub(KEYS[3], -#suffix) ~= suffix or string.sub(KEYS[4], -#suffix) ~= suffix then
+  return {'wrong_account'}
 end
 if exec_id ~= '' and redis.call('SISMEMBER', KEYS[2], exec_id) == 1 then
   return {'duplicate', h.status}
@@ -103,8 +106,8 @@ end
 redis.call('HSET', KEYS[1], unpack(updates))
 if exec_id ~= '' then redis.call('SADD', KEYS[2], exec_id) end
 if TERMINAL[nxt] then
-  redis.call('HINCRBY', KEYS[3] .. h.account, 'open_orders', -1)
-  redis.call('ZREM', KEYS[4] .. h.account, h.order_id)
+  redis.call('HINCRBY', KEYS[3], 'open_orders', -1)
+  redis.call('ZREM', KEYS[4], h.order_id)
   redis.call('ZREM', KEYS[5], h.order_id)
 end
 

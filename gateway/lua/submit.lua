@@ -6,18 +6,10 @@
 --       11 max_daily_buy  12 rate (orders/s)  13 burst  14 trading day  15 command (msgpack)
 --       16 at  17 process  18 events maxlen  19 client_order_id  20 symbol  21 type
 --       22 price ('' for market)  23 time_in_force  24 when_closed  25 partition
--- Returns {'ok', command entry id} | {'dup', hgetall...} | {'err', code, retry_after_ms}
+-- Returns {'ok', command entry id} | {'dup', existing order id} | {'err', code, retry_after_ms}
 local existing = redis.call('GET', KEYS[2])
 if existing then
-  local okey = string.gsub(KEYS[1], '[^:]+$', existing)
-  local fp = redis.call('HGET', okey, 'fp')
-  if fp ~= ARGV[2] then
-    return {'err', 'duplicate_client_order_id', '0'}
-  end
-  local _, flat = hgetall(okey)
-  local out = {'dup'}
-  for i = 1, #flat do out[#out + 1] = flat[i] end
-  return out
+  return {'dup', existing}  -- the caller reads that order and compares the body fingerprint
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return {'err', 'id_collision', '0'}

@@ -159,3 +159,16 @@ async def test_terminal_report_frees_the_open_order_slot(gw, applier):
     oid = await _new(gw, applier)
     await applier.apply(ExecReport(oid, E.expired, "x1"))
     assert await gw.list_orders("A1", "open", 10) == ([], None)
+
+
+async def test_report_with_its_account_applies_without_a_lookup(gw, applier):
+    oid = await _new(gw, applier)
+    r = await applier.apply(ExecReport(oid, E.canceled, "c1", account="A1"))
+    assert (r.outcome, r.status) == ("applied", OrderStatus.canceled)
+
+
+async def test_report_naming_another_account_is_refused(gw, applier):
+    oid = await _new(gw, applier)
+    r = await applier.apply(ExecReport(oid, E.canceled, "c1", account="B2"))
+    assert r.outcome == "wrong_account"
+    assert (await gw.get(oid, accounts=None)).status is OrderStatus.new
