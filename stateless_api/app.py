@@ -384,12 +384,28 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return errors.error_response(errors.INTERNAL, "internal error")
 
 
+def by_method(**handlers: Callable[[Request], Awaitable[Response]]) -> Any:
+    """One route per path, so a wrong method answers 405 with every allowed method."""
+    if "GET" in handlers:
+        handlers.setdefault("HEAD", handlers["GET"])
+
+    async def dispatch(request: Request) -> Response:
+        return await handlers[request.method](request)
+
+    return dispatch
+
+
 ROUTES = [
-    Route("/v1/orders", submit_order, methods=["POST"]),
-    Route("/v1/orders", list_orders, methods=["GET"]),
-    Route("/v1/orders/{order_id}", get_order, methods=["GET"]),
-    Route("/v1/orders/{order_id}", cancel_order, methods=["DELETE"]),
-    Route("/v1/orders/{order_id}", replace_order, methods=["PATCH"]),
+    Route(
+        "/v1/orders",
+        by_method(POST=submit_order, GET=list_orders),
+        methods=["GET", "POST"],
+    ),
+    Route(
+        "/v1/orders/{order_id}",
+        by_method(GET=get_order, DELETE=cancel_order, PATCH=replace_order),
+        methods=["GET", "DELETE", "PATCH"],
+    ),
     Route("/v1/orders/{order_id}/trail", order_trail, methods=["GET"]),
     Route("/v1/symbols", list_symbols, methods=["GET"]),
     Route("/v1/symbols/{symbol}", get_symbol, methods=["GET"]),
