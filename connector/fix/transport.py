@@ -299,8 +299,9 @@ class FixSession:
             self.core.reset_on_next_logon = True  # daily reset at the start of the window
             self.creation_time = now
         self._apply(self.core.on_connected(now))
-        hb = max(self.settings.HeartBtInt, 1)
-        self._timer = asyncio.get_running_loop().create_task(self._tick(0.1 if hb <= 5 else 0.5))
+        # an acceptor adopts the peer's HeartBtInt, so it ticks finely whatever its own setting
+        fine = not self.settings.is_initiator or self.settings.HeartBtInt <= 5
+        self._timer = asyncio.get_running_loop().create_task(self._tick(0.1 if fine else 0.5))
 
     def _detached(self, exc: Exception | None) -> None:
         if self._timer is not None:
@@ -580,7 +581,7 @@ class _Conn(asyncio.Protocol):
         self.session = session
         self.route = route
         self.logon_timeout = logon_timeout
-        self.splitter = FrameSplitter()
+        self.splitter = FrameSplitter(on_garbled=self._garbled)
         self.transport: asyncio.Transport | None = None
         self.closed = asyncio.get_running_loop().create_future()
 
@@ -593,6 +594,12 @@ class _Conn(asyncio.Protocol):
             self.session._attach(self, t)
         else:  # acceptor: no Logon within the timeout, no session
             asyncio.get_running_loop().call_later(self.logon_timeout, self._no_logon)
+
+    def _garbled(self, reason: str, data: bytes) -> None:
+        if self.session is not None:
+            self.session.garbled += 1
+            self.session.msglog.write(self.session.session_id, "GARBLED", time.time(), data)
+            self.session.app.on_event(self.session, "garbled", reason)
 
     def _no_logon(self) -> None:
         if self.session is None and self.transport is not None and not self.transport.is_closing():

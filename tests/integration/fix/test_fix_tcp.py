@@ -174,3 +174,35 @@ async def test_acceptor_refusing_logons_answers_logout_and_initiator_retries():
         assert p.initiator.connects >= 2
     finally:
         await p.stop()
+
+
+async def test_garbled_input_is_counted_and_reported():
+    p = await start_pair()
+    try:
+        p.exch.faults.garble_next(1)
+        p.broker.send(order("x0"))
+        p.broker.send(order("x1"))
+        await until(lambda: len(p.broker_app.messages) == 2, "both reports")
+        assert p.broker.garbled == 1
+        assert ("garbled", "bad CheckSum") in p.broker_app.events
+    finally:
+        await p.stop()
+
+
+async def test_initiator_backoff_doubles_up_to_the_cap_while_the_peer_is_down():
+    from support.fixtcp import make_settings
+    from support.procs import free_port
+
+    from connector.fix.transport import FixSession, Initiator
+
+    session = FixSession(
+        make_settings("initiator", ReconnectInterval=0.02, MaxReconnectInterval=0.08)
+    )
+    ini = Initiator(session, "127.0.0.1", free_port())
+    await ini.start()
+    try:
+        await until(lambda: ini.failures >= 5, "five failed connects", 5)
+        assert ini.last_backoff == 0.08
+        assert ini.connects == 0
+    finally:
+        await ini.stop(logout=False)
