@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--liquidity", action="store_true", default=None, help="keep resting liquidity"
     )
     parser.add_argument("--seed", type=int, help="seed of the liquidity random walk")
+    parser.add_argument(
+        "--book", help='JSON book to load at start and after a reset: {"books": {"7203": ...}}'
+    )
     parser.add_argument("--reference-data", help="reference data file (default: the gateway's)")
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
@@ -75,6 +78,7 @@ def build_config(args: argparse.Namespace) -> SimulatorConfig:
             "liquidity",
             "seed",
             "reference_data",
+            "book",
         )
         if getattr(args, key, None) is not None
     }

@@ -13,6 +13,7 @@ The file is TOML (stdlib ``tomllib``)::
     liquidity = false
     seed = 1
     reference_data = "path/to/reference.json"
+    book = "path/to/book.json"   # deterministic mode: this book at start and after a reset
 
     [defaults]                   # QuickFIX-named session settings applied to every session
     HeartBtInt = 30
@@ -87,6 +88,7 @@ class SimulatorConfig:
     liquidity: bool = False
     seed: int = 1
     reference_data: str | None = None
+    book: str | None = None
     sessions: tuple[SessionConfig, ...] = ()
 
 
@@ -101,6 +103,7 @@ _SIM_KEYS: dict[str, type | tuple[type, ...]] = {
     "liquidity": bool,
     "seed": int,
     "reference_data": str,
+    "book": str,
 }
 _BEHAVIOUR_KEYS = {
     "cancel_on_disconnect",

@@ -26,6 +26,7 @@ from .control import ControlError, ControlServer
 from .engine import MatchingEngine, SessionRules
 from .faults import Fault, FaultKind, FaultLog
 from .fix_app import ExchangeApplication
+from .fixmap import fix_decimal
 from .instruments import from_reference_data
 from .phases import Phase, SimClock
 
@@ -49,7 +50,8 @@ def session_settings(cfg: SessionConfig, host: str, port: int) -> SessionSetting
 
 
 def _money(value: Decimal | None) -> str | None:
-    return None if value is None else format(value, "f")
+    """A price or amount for JSON: a string, as on the wire (``2851``, ``2851.5``)."""
+    return None if value is None else fix_decimal(value)
 
 
 class Simulator:
@@ -93,6 +95,7 @@ class Simulator:
     async def start(self) -> None:
         await self.acceptor.start()
         await self.control.start()
+        self._load_book()
         if self.cfg.liquidity:
             self._start_liquidity()
         self._ticker = asyncio.get_running_loop().create_task(self._tick())
@@ -107,12 +110,17 @@ class Simulator:
         )
 
     def _start_liquidity(self) -> None:
-        try:
-            from .liquidity import LiquidityProvider  # type: ignore[import-not-found]
-        except ImportError:
-            log.warning("--liquidity: this build has no liquidity provider; books start empty")
-            return
-        self.liquidity = LiquidityProvider(self.engine, seed=self.cfg.seed)
+        from .liquidity import RandomWalkLiquidity
+
+        self.liquidity = RandomWalkLiquidity(self.engine, seed=self.cfg.seed)
+        self.app.dispatch(self.liquidity.step())
+
+    def _load_book(self) -> None:
+        """Deterministic mode with a book file: place it (again, after a reset)."""
+        if self.cfg.book:
+            from .liquidity import load_book
+
+            self.app.dispatch(load_book(self.engine, self.cfg.book))
 
     async def stop(self) -> None:
         if self._ticker is not None:
@@ -378,6 +386,9 @@ class Simulator:
             self._clear_faults(name)
         self.engine.reset()
         self.app.reset()
+        self._load_book()
+        if self.liquidity is not None:
+            self._start_liquidity()  # a fresh walk from the same seed
         log.warning("simulator reset: books, orders, faults and kill switches cleared")
         return {"reset": True}
 
@@ -406,7 +417,7 @@ def serve_forever(cfg: SimulatorConfig) -> int:
             loop.add_signal_handler(sig, stop.set)
         try:
             await run_simulator(cfg, stop)
-        except (SettingsError, ValueError, OSError) as exc:
+        except (SettingsError, ValueError, OSError) as exc:  # BookFileError is a ValueError
             print(f"ordergate simulator: {exc}", file=sys.stderr)
             return 2
         return 0
