@@ -212,3 +212,9 @@ async def test_keys_of_an_order_share_one_hash_tag(gw, redis):
     out = await gw.submit(order(), process="w1")
     tag = keys.tag(out.order.partition)
     assert all(k.startswith(tag + ":") for k in await all_keys(redis))
+
+
+async def test_submit_after_the_script_cache_was_flushed_falls_back_to_eval(gw, redis):
+    await redis.script_flush()  # what a restarted or failed-over Redis looks like
+    assert (await gw.submit(order(), process="w1")).created
+    assert (await gw.submit(order(client_order_id="c-2"), process="w1")).created
