@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 
 @dataclass(slots=True)
@@ -35,7 +35,10 @@ class Instrument:
     def on_tick(self, price: Decimal) -> bool:
         ok = self._ticks.get(price)
         if ok is None:
-            ok = price % self.tick_of(price) == 0
+            try:
+                ok = price % self.tick_of(price) == 0
+            except InvalidOperation:  # e.g. 1E+100: no exact remainder at 28 digits
+                return False
             if len(self._ticks) < 100_000:
                 self._ticks[price] = ok
         return ok

@@ -192,3 +192,31 @@ def test_invariants_hold_with_self_trade_prevention(sequence):
         run.step(op)
         for reps in run.fills.values():
             assert reps[0].session != reps[1].session
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["7203", "6758", "", "0000", "7203 "]),
+            st.sampled_from(list(Side)),
+            st.integers(-(10**20), 10**20),
+            st.one_of(st.none(), st.decimals(allow_nan=True, allow_infinity=True)),
+            st.sampled_from(list(TimeInForce)),
+            st.booleans(),
+        ),
+        max_size=20,
+    )
+)
+def test_any_order_gets_an_answer_and_never_raises(rows):
+    e = engine(Phase.CONTINUOUS)
+    for i, (symbol, side, qty, price, tif, replace) in enumerate(rows):
+        ord_type = OrdType.MARKET if price is None else OrdType.LIMIT
+        out = e.new_order(NewOrder("A", f"o{i}", symbol, side, ord_type, qty, price, tif))
+        assert out and out[0].cl_ord_id == f"o{i}"
+        if replace:
+            (answer, *_) = e.replace(
+                ReplaceOrder("A", f"r{i}", f"o{i}", qty, price, None, ord_type)
+            )
+            assert answer.cl_ord_id == f"r{i}"
+    Run(e).check_book()

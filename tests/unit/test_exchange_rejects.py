@@ -48,6 +48,8 @@ def _reject(events):
         (order("buy", 0, "2850"), OrdRejReason.INCORRECT_QUANTITY, "quantity_not_multiple_of_unit"),
         (order("buy", 100, "0"), OrdRejReason.OTHER, "price_off_tick"),
         (order("buy", 100, "NaN"), OrdRejReason.OTHER, "price_off_tick"),
+        (order("buy", 100, "1E+100"), OrdRejReason.OTHER, "price_off_tick"),
+        (order("buy", 100, "-2850"), OrdRejReason.OTHER, "price_off_tick"),
     ],
     ids=[
         "unknown-symbol",
@@ -59,6 +61,8 @@ def _reject(events):
         "zero-qty",
         "zero-price",
         "nan-price",
+        "huge-price",
+        "negative-price",
     ],
 )
 def test_invalid_order_is_rejected_with_the_rule_named(new, reason, rule):
