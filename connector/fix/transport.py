@@ -202,6 +202,15 @@ class FixSession:
     # ------------------------------------------------------------------ public API
 
     @property
+    def msglog(self) -> MessageLog:
+        return self._msglog
+
+    @msglog.setter
+    def msglog(self, sink: MessageLog) -> None:
+        self._msglog = sink
+        self._logging = not isinstance(sink, NullMessageLog)
+
+    @property
     def state(self) -> State:
         return self.core.state
 
@@ -337,7 +346,8 @@ class FixSession:
         now = self.clock()
         core = self.core
         for raw in splitter.feed(data):
-            self.msglog.write(self.session_id, IN, now, raw)
+            if self._logging:
+                self.msglog.write(self.session_id, IN, now, raw)
             msg = parse(raw)
             if msg is None:
                 self.garbled += 1
@@ -468,9 +478,10 @@ class FixSession:
             raws = self.faults.apply(raws)
             if not raws:
                 return
-        now = self.clock()
-        for raw in raws:
-            self.msglog.write(self.session_id, OUT, now, raw)
+        if self._logging:
+            now = self.clock()
+            for raw in raws:
+                self.msglog.write(self.session_id, OUT, now, raw)
         data = b"".join(raws)
         if self.faults.delay_outbound:
             t = self._transport
