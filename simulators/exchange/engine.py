@@ -1189,7 +1189,8 @@ class MatchingEngine:
         return [self._view(o) for o in self._orders.values() if o.session == session and o.live]
 
     def reset(self) -> None:
-        """Forget every order, book and ClOrdID (session rules and kill switches stay)."""
+        """Forget every order, book, ClOrdID and counter (session rules and kill switches stay;
+        IDs keep counting, so no ExecID is ever reused)."""
         self._books.clear()
         self._orders.clear()
         for sess in self._sessions.values():
@@ -1198,3 +1199,4 @@ class MatchingEngine:
             sess.window_sum = ZERO
             sess.reject_next = 0
         self.trades.clear()
+        self.counters = _Counters()

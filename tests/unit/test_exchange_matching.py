@@ -370,3 +370,12 @@ def test_trade_log_keeps_the_last_trades_when_asked_for():
     assert len(e.trades) == 2
     assert all(t.price == Decimal("2851") and t.quantity == 100 for t in e.trades)
     assert base.trades.maxlen == 0
+
+
+def test_reset_forgets_orders_and_books_but_never_reuses_an_exec_id():
+    e = engine()
+    (first,) = e.new_order(order("buy", 100, "2850", cl="o1"))
+    e.reset()
+    assert e.book_view("7203").bids == [] and e.orders() == [] and e.counters.orders == 0
+    (again,) = e.new_order(order("buy", 100, "2850", cl="o1"))
+    assert again.exec_type is ExecType.NEW and again.exec_id != first.exec_id
