@@ -42,6 +42,11 @@ QF_FIX44 = ROOT / ".venv" / "share" / "quickfix" / "FIX44.xml"
 OURS, THEIRS = "OG", "TSE"
 
 
+def _use_dictionary() -> bool:
+    """Dictionary validation on (the default) unless ``--no-dictionary`` (env, for the acceptor)."""
+    return os.environ.get("OG_BENCH_NO_DICTIONARY") != "1"
+
+
 def _use_uvloop() -> None:
     try:
         import uvloop
@@ -98,14 +103,23 @@ class Answerer(Application):
 
 async def serve(port: int, store_kind: str, redis_url: str) -> None:
     settings = SessionSettings(
-        SenderCompID=THEIRS, TargetCompID=OURS, ConnectionType="acceptor", HeartBtInt=30
+        SenderCompID=THEIRS,
+        TargetCompID=OURS,
+        ConnectionType="acceptor",
+        HeartBtInt=30,
+        UseDataDictionary=_use_dictionary(),
     )
     store = await _store(store_kind, redis_url, settings)
     session = FixSession(settings, store=store, app=Answerer())
     acceptor = Acceptor([session], "127.0.0.1", port)
     await acceptor.start()
     print("ready", flush=True)
-    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)  # until stdin closes
+    loop = asyncio.get_running_loop()
+    while True:  # "cpu" answers this process's CPU seconds; end of stdin stops
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            break
+        print(f"cpu {time.process_time()}", flush=True)
     await acceptor.stop(logout=False)
 
 
@@ -135,6 +149,7 @@ async def drive(port: int, store_kind: str, redis_url: str, orders: int, window:
         SenderCompID=OURS,
         TargetCompID=THEIRS,
         HeartBtInt=30,
+        UseDataDictionary=_use_dictionary(),
         SocketConnectPort=port,
         ResetOnLogon=True,
     )
@@ -147,6 +162,7 @@ async def drive(port: int, store_kind: str, redis_url: str, orders: int, window:
     fixed = (b"ACC1", b"7203", b"XTKS", b"1")
     perf = time.perf_counter
     t_start = perf()
+    cpu_start = time.process_time()
     for i in range(orders):
         if len(app.sent) >= window:
             app.room.clear()
@@ -169,8 +185,9 @@ async def drive(port: int, store_kind: str, redis_url: str, orders: int, window:
         except TimeoutError:
             pass
     elapsed = perf() - t_start
+    cpu = time.process_time() - cpu_start
     await initiator.stop(logout=True, timeout=5)
-    return summarize(app.rtts, elapsed, orders)
+    return summarize(app.rtts, elapsed, orders) | {"initiator_cpu_s": round(cpu, 3)}
 
 
 def summarize(rtts: list[float], elapsed: float, orders: int) -> dict:
@@ -244,6 +261,13 @@ def our_acceptor(port: int, store: str, redis_url: str) -> subprocess.Popen[str]
     return proc
 
 
+def acceptor_cpu(proc: subprocess.Popen[str]) -> float:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("cpu\n")
+    proc.stdin.flush()
+    return float(proc.stdout.readline().split()[1])
+
+
 def stop_proc(proc: subprocess.Popen[str]) -> None:
     try:
         if proc.stdin:
@@ -305,8 +329,17 @@ def run_ours(
         peer: Any = our_acceptor(port, store, url)
     else:
         peer = QuickFixProc("acceptor", port, "memory", tempfile.mkdtemp(prefix="og-bench-qf-"))
+
+    def peer_cpu() -> float:
+        if target == "ours":
+            return acceptor_cpu(peer)
+        return float(peer.command(op="cpu")["cpu_s"])
+
     try:
+        cpu0 = peer_cpu()
         r = asyncio.run(drive(port, store, url, orders, window))
+        r["acceptor_cpu_s"] = round(peer_cpu() - cpu0, 3)
+        with_cpu(r)
         if redis:
             redis.flush()
         ping = asyncio.run(drive(port, store, url, pings, 1))
@@ -323,13 +356,26 @@ def run_quickfix(store: str, orders: int, window: int, pings: int) -> dict:
     ini = QuickFixProc("initiator", port, store, os.path.join(work, "ini"))
     try:
         ini.wait("logon")
-        r = summarize_qf(ini.command(op="bench", count=orders, window=window), orders)
+        cpu0 = float(acc.command(op="cpu")["cpu_s"])
+        raw = ini.command(op="bench", count=orders, window=window)
+        r = summarize_qf(raw, orders)
+        r["acceptor_cpu_s"] = round(float(acc.command(op="cpu")["cpu_s"]) - cpu0, 3)
+        r["initiator_cpu_s"] = round(float(raw["cpu_s"]), 3)
+        with_cpu(r)
         ping = summarize_qf(ini.command(op="bench", count=pings, window=1), pings)
         r.update(ping_p50_us=ping["p50_us"], ping_p99_us=ping["p99_us"])
         return r
     finally:
         ini.stop()
         acc.stop()
+
+
+def with_cpu(r: dict) -> None:
+    """Round trips per CPU second: of the busier side (each side on its own core), of both."""
+    busiest = max(r["initiator_cpu_s"], r["acceptor_cpu_s"])
+    both = r["initiator_cpu_s"] + r["acceptor_cpu_s"]
+    r["rt_per_cpu_s_busiest_side"] = round(r["answered"] / busiest, 1) if busiest else None
+    r["rt_per_cpu_s_both_sides"] = round(r["answered"] / both, 1) if both else None
 
 
 def summarize_qf(r: dict, orders: int) -> dict:
@@ -359,12 +405,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window", type=int, default=200)
     ap.add_argument("--pings", type=int, default=1000, help="orders sent one at a time (latency)")
     ap.add_argument("--only", choices=("ours", "quickfix", "qf-qf"), action="append")
+    ap.add_argument(
+        "--no-dictionary", action="store_true", help="our sessions skip dictionary validation"
+    )
     ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--store", default="memory", help=argparse.SUPPRESS)
     ap.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     _use_uvloop()
+    if args.no_dictionary:
+        os.environ["OG_BENCH_NO_DICTIONARY"] = "1"
     if args.serve:
         asyncio.run(serve(args.port, args.store, args.redis_url))
         return 0
@@ -384,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(r)
             print(
                 f"{label:22} {store:7} {r['orders_per_s']:>10,.0f} rt/s  p50 {r['p50_us']} us"
-                f"  p99 {r['p99_us']} us; one at a time p50 {r['ping_p50_us']} us",
+                f"  p99 {r['p99_us']} us; per CPU-s {r['rt_per_cpu_s_busiest_side']}",
                 flush=True,
             )
     finally:
@@ -393,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "fix_session",
         "orders": args.orders,
         "window": args.window,
+        "dictionary_validation": _use_dictionary(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "loadavg_1m": os.getloadavg()[0],
@@ -400,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
         "targets": {"memory_rt_per_s": 30_000, "redis_rt_per_s": 20_000},
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "fix_session.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "fix_session.json" if _use_dictionary() else "fix_session_no_dictionary.json"
+    (RESULTS / name).write_text(json.dumps(result, indent=2) + "\n")
     print(table(result))
     return 0
 
@@ -408,13 +461,14 @@ def main(argv: list[str] | None = None) -> int:
 def table(result: dict) -> str:
     w = result["window"]
     lines = [
-        f"| initiator -> acceptor | store | round trips/s (window {w}) | p50 µs | p99 µs "
-        "| one at a time: p50 µs | p99 µs |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        f"| initiator -> acceptor | store | rt/s wall (window {w}) | rt per CPU-s, busier side "
+        "| rt per CPU-s, both sides | p50 µs | p99 µs | one at a time p50 µs | p99 µs |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in result["rows"]:
         lines.append(
             f"| {r['scenario']} | {r['store']} | {r['orders_per_s']:,.0f} | "
+            f"{r['rt_per_cpu_s_busiest_side']:,.0f} | {r['rt_per_cpu_s_both_sides']:,.0f} | "
             f"{r['p50_us']:,.0f} | {r['p99_us']:,.0f} | "
             f"{r['ping_p50_us']:,.0f} | {r['ping_p99_us']:,.0f} |"
         )

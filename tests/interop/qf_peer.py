@@ -15,6 +15,7 @@ stdin, one JSON object per line (``id`` is echoed in the answer):
   {"op": "seq"}        next sender / target sequence numbers, logged-on flag
   {"op": "logout"} / {"op": "logon"}
   {"op": "bench", "count": N, "window": W}      N orders, at most W unanswered: orders/s, p50/p99
+  {"op": "cpu"}        CPU seconds this process has used (benchmarks)
   {"op": "stop", "force": false}   force: no Logout (QuickFIX's graceful stop polls for 1 s+)
 stdout, one JSON object per line, ``{"ev": ...}``: started, create, logon, logout,
   admin_in / admin_out (every admin message; "msg_type", "fields"),
@@ -301,7 +302,11 @@ def run_command(peer: Peer, cmd: dict, stop: threading.Event) -> None:
         if session:
             session.logon()
     elif op == "bench":
+        cpu0 = time.process_time()
         answer.update(peer.bench(int(cmd["count"]), int(cmd.get("window", 100))))
+        answer["cpu_s"] = time.process_time() - cpu0
+    elif op == "cpu":
+        answer["cpu_s"] = time.process_time()  # all threads of this process, QuickFIX's included
     elif op == "stop":
         peer.force_stop = bool(cmd.get("force"))
         stop.set()
