@@ -13,6 +13,29 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d):([0-5]\d)$")
+# QuickFIX settings that configure things this engine does differently (file store, screen log,
+# socket options): accepted in a QuickFIX .cfg and kept in ``extra`` rather than rejected.
+QUICKFIX_IGNORED = frozenset(
+    {
+        "FileStorePath",
+        "FileStoreSync",
+        "ScreenLogShowIncoming",
+        "ScreenLogShowOutgoing",
+        "ScreenLogShowEvents",
+        "SocketNodelay",
+        "SocketReuseAddress",
+        "SendRedundantResendRequests",
+        "RefreshOnLogon",
+        "ResetOnError",
+        "ValidateLengthAndChecksum",
+        "TransportDataDictionary",
+        "AppDataDictionary",
+        "MillisecondsInTimeStamp",
+        "TimeStampPrecision",
+        "SSLProtocol",
+        "SSLCipherSuite",
+    }
+)
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
@@ -90,8 +113,12 @@ class SessionSettings:
         problems: list[str] = []
         known = {f.name: f for f in fields(cls) if f.name != "extra"}
         values: dict[str, Any] = {}
+        extra: dict[str, str] = {}
         for key, value in raw.items():
             f = known.get(key)
+            if f is None and key in QUICKFIX_IGNORED:
+                extra[key] = str(value)
+                continue
             if f is None:
                 hint = difflib.get_close_matches(key, list(known), n=1)
                 problems.append(
@@ -107,7 +134,7 @@ class SessionSettings:
                 problems.append(f"{required} is required")
         if not problems:
             try:
-                result = cls(**values)
+                result = cls(**values, extra=extra)
                 result.check()
                 return result
             except SettingsError as exc:
@@ -183,3 +210,45 @@ def _convert(key: str, type_name: str, value: Any) -> Any:
             return None
         raise ValueError(f"{key} must not be empty")
     return str(value)
+
+
+def load_quickfix_cfg(text: str) -> list[SessionSettings]:
+    """Sessions of a QuickFIX-style ``.cfg`` (``[DEFAULT]`` then one ``[SESSION]`` per session).
+
+    Every session section inherits ``[DEFAULT]``; problems are reported per session number.
+    """
+    default: dict[str, str] = {}
+    sessions: list[dict[str, str]] = []
+    current: dict[str, str] | None = None
+    problems: list[str] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith(("#", ";")):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            name = line[1:-1].strip().upper()
+            if name == "DEFAULT":
+                current = default
+            elif name == "SESSION":
+                current = {}
+                sessions.append(current)
+            else:
+                problems.append(f"line {lineno}: unknown section [{line[1:-1]}]")
+                current = None
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or current is None:
+            problems.append(f"line {lineno}: expected key=value inside [DEFAULT] or [SESSION]")
+            continue
+        current[key.strip()] = value.strip()
+    if not sessions:
+        problems.append("no [SESSION] section")
+    result = []
+    for i, sec in enumerate(sessions, 1):
+        try:
+            result.append(SessionSettings.from_dict({**default, **sec}))
+        except SettingsError as exc:
+            problems.extend(f"session {i}: {p}" for p in exc.problems)
+    if problems:
+        raise SettingsError(problems)
+    return result

@@ -162,3 +162,37 @@ def test_settings_cross_checks(changes, fragment):
     with pytest.raises(SettingsError) as err:
         SessionSettings.from_dict({"SenderCompID": "A", "TargetCompID": "B", **changes})
     assert any(fragment in p for p in err.value.problems), err.value.problems
+
+
+def test_quickfix_cfg_sessions_inherit_default_and_ignore_quickfix_only_settings():
+    from connector.fix.settings import load_quickfix_cfg
+
+    cfg = """
+    # a venue's QuickFIX configuration
+    [DEFAULT]
+    ConnectionType=acceptor
+    HeartBtInt=20
+    FileStorePath=store
+    SocketAcceptPort=9878
+
+    [SESSION]
+    SenderCompID=TSE
+    TargetCompID=OG
+
+    [SESSION]
+    SenderCompID=TSE
+    TargetCompID=OG2
+    HeartBtInt=5
+    """
+    a, b = load_quickfix_cfg(cfg)
+    assert (a.TargetCompID, a.HeartBtInt, a.ConnectionType) == ("OG", 20, "acceptor")
+    assert (b.TargetCompID, b.HeartBtInt) == ("OG2", 5)
+    assert a.extra == {"FileStorePath": "store"}
+
+
+def test_quickfix_cfg_problems_are_reported_per_session():
+    from connector.fix.settings import load_quickfix_cfg
+
+    with pytest.raises(SettingsError) as err:
+        load_quickfix_cfg("[DEFAULT]\nHeartBtInt=x\n[SESSION]\nSenderCompID=A\nTargetCompID=B\n")
+    assert err.value.problems == ["session 1: HeartBtInt must be an integer, got 'x'"]
