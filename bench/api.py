@@ -235,7 +235,8 @@ def main() -> None:
     (RESULTS / "api.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"API submit, open loop ({result['setup']['redis']}; load avg {load[0]:.2f})")
     print(
-        f"{'offered/s':>10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} {'other':>12}"
+        f"{'offered/s':>10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
+        f"{'orders/API-CPU-s':>17} {'other':>12}"
     )
     for row in rows:
         other = ",".join(f"{k}:{v}" for k, v in row["other_statuses"].items()) or "-"
