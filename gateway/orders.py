@@ -43,7 +43,7 @@ from gateway.model import (
 )
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
-from gateway.scripts import Scripts, redis_errors
+from gateway.scripts import Batcher, Scripts, redis_errors
 from gateway.validation import TOKYO, validate_new_order, validate_replace
 
 Clock = Callable[[], datetime]
@@ -138,6 +138,9 @@ class OrderGateway:
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         self.routing = routing or RoutingTable.load(config.routing_path)
         self.scripts = Scripts()
+        self.batcher = Batcher(
+            redis, wait_replicas=config.wait_replicas, wait_timeout_ms=config.wait_timeout_ms
+        )
         self.P = config.partitions
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -223,16 +226,7 @@ class OrderGateway:
                 p,
             ]
             with redis_errors():
-                if self.config.wait_replicas:
-                    res, acked = await self.scripts.submit.call_and_wait(
-                        self.redis,
-                        skeys,
-                        args,
-                        self.config.wait_replicas,
-                        self.config.wait_timeout_ms,
-                    )
-                else:
-                    res, acked = await self.scripts.submit(self.redis, skeys, args), 0
+                res, acked = await self.batcher.call(self.scripts.submit, skeys, args)
                 status = _s(res[0])
             if status == "ok" and acked < self.config.wait_replicas:
                 raise OrderError(

@@ -218,3 +218,16 @@ async def test_submit_after_the_script_cache_was_flushed_falls_back_to_eval(gw, 
     await redis.script_flush()  # what a restarted or failed-over Redis looks like
     assert (await gw.submit(order(), process="w1")).created
     assert (await gw.submit(order(client_order_id="c-2"), process="w1")).created
+
+
+async def test_submits_pipelined_together_each_get_their_own_outcome(gw_with, redis):
+    gw = await gw_with(max_open_orders=5)
+    results = await asyncio.gather(
+        *(gw.submit(order(client_order_id=f"p{i}"), process="w1") for i in range(10)),
+        return_exceptions=True,
+    )
+    created = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, OrderError)]
+    assert len(created) == 5 and all(r.created for r in created)
+    assert [r.code for r in refused] == [ErrorCode.risk_max_open_orders] * 5
+    assert len(await commands(redis)) == 5
