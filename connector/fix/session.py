@@ -50,6 +50,11 @@ _RESEND_SKIP = frozenset(
 )
 
 
+def _is_num(value: bytes | None) -> bool:
+    """A non-negative integer field that fits (``int()`` of thousands of digits would raise)."""
+    return value is not None and 0 < len(value) <= 18 and value.isdigit()
+
+
 class State(StrEnum):
     """Where the session is; ``logged_on`` is the only state in which application data flows."""
 
@@ -361,7 +366,7 @@ class Session:
                 a.disconnect = "first message is not a Logon"
             return a
         seq_b = f.get(b"34")
-        if seq_b is None or not seq_b.isdigit():
+        if seq_b is None or not _is_num(seq_b):
             self._logout(a, now, "MsgSeqNum(34) missing or not a number")
             return a
         seq = int(seq_b)
@@ -537,7 +542,7 @@ class Session:
         self, f: dict[bytes, bytes], seq: int, mt: bytes, now: float, a: Actions, gap_fill: bool
     ) -> None:
         new_b = f.get(b"36")
-        if new_b is None or not new_b.isdigit():
+        if new_b is None or not _is_num(new_b):
             if seq == self.next_target:
                 self.next_target = seq + 1
             self._reject(
@@ -624,10 +629,10 @@ class Session:
             return None
         hb = f.get(b"108")
         seq_b = f.get(b"34")
-        if hb is None or not hb.isdigit() or seq_b is None or not seq_b.isdigit():
+        if not _is_num(hb) or not _is_num(seq_b):
             a.disconnect = "invalid Logon (HeartBtInt or MsgSeqNum missing)"
             return None
-        return int(seq_b)
+        return int(seq_b or b"0")
 
     def _validate_logon(self, msg: simplefix.FixMessage, raw: bytes, a: Actions) -> bool:
         if self.dictionary is None:
@@ -710,7 +715,7 @@ class Session:
     def _on_resend_request(self, f: dict[bytes, bytes], seq: int, now: float, a: Actions) -> None:
         b, e = f.get(b"7"), f.get(b"16")
         self.counters.resend_requests_received += 1
-        if b is None or e is None or not b.isdigit() or not e.isdigit():
+        if b is None or e is None or not _is_num(b) or not _is_num(e):
             self._reject(
                 a,
                 now,
@@ -718,7 +723,7 @@ class Session:
                 b"2",
                 REJ_REQUIRED_TAG_MISSING,
                 "BeginSeqNo(7)/EndSeqNo(16) missing or bad",
-                7 if (b is None or not b.isdigit()) else 16,
+                7 if not _is_num(b) else 16,
             )
             return
         begin, end = int(b), int(e)

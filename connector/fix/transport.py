@@ -617,6 +617,14 @@ class _Conn(asyncio.Protocol):
             self.transport.abort()
 
     def data_received(self, data: bytes) -> None:
+        try:
+            self._received(data)
+        except Exception:  # a bug must cost this connection, never the process
+            log.exception("FIX connection: error handling inbound data; disconnecting")
+            if self.transport is not None:
+                self.transport.abort()
+
+    def _received(self, data: bytes) -> None:
         if self.session is not None:
             self.session._data(self.splitter, data)
             return
