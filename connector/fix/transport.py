@@ -682,6 +682,7 @@ class Initiator:
         self.in_session = in_session
         self.connects = 0
         self.failures = 0
+        self.outside_window_waits = 0
         self.last_backoff = 0.0
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -701,6 +702,7 @@ class Initiator:
             if not self.session.schedule.in_session(now) or (
                 self.in_session is not None and not self.in_session(now)
             ):
+                self.outside_window_waits += 1
                 await asyncio.sleep(1.0)
                 continue
             try:

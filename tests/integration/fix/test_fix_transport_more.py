@@ -166,3 +166,49 @@ async def test_daily_reset_at_the_start_of_the_window():
         assert store.creation_time > now - 60
     finally:
         await p.stop()
+
+
+def _window(start_h: float, end_h: float) -> dict[str, object]:
+    tokyo = datetime.datetime.now(ZoneInfo("Asia/Tokyo"))
+    return {
+        "StartTime": (tokyo + datetime.timedelta(hours=start_h)).strftime("%H:%M:%S"),
+        "EndTime": (tokyo + datetime.timedelta(hours=end_h)).strftime("%H:%M:%S"),
+    }
+
+
+async def test_acceptor_refuses_logons_outside_its_window_with_a_logout():
+    exch = FixSession(make_settings("acceptor", **_window(1, 2)), store=MemoryStore())
+    acceptor = Acceptor([exch], "127.0.0.1", 0)
+    await acceptor.start()
+    app = Recorder()
+    broker = FixSession(make_settings("initiator"), store=MemoryStore(), app=app)
+    ini = Initiator(broker, "127.0.0.1", acceptor.port)
+    await ini.start()
+    try:
+        await until(
+            lambda: "outside the session window" in broker.last_disconnect_reason, "refusal"
+        )
+        assert app.logons == 0
+    finally:
+        await ini.stop(logout=False)
+        await acceptor.stop()
+
+
+async def test_logged_on_session_logs_out_when_its_window_closes():
+    clock_offset = [0.0]
+    # the broker's clock jumps two hours: SendingTime checks off on both sides for this test
+    p = await start_pair(
+        broker_kw={**_window(-1, 1), "CheckLatency": False}, exch_kw={"CheckLatency": False}
+    )
+    try:
+        p.broker.clock = lambda: time.time() + clock_offset[0]
+        clock_offset[0] = 2 * 3600.0  # two hours later: the window has closed
+        await until(lambda: p.broker_app.logouts == 1, "logout at the end of the window", 5)
+        assert p.broker.core.last_logout_text == "" and p.exch.core.last_logout_text == (
+            "end of session window"
+        )
+        # the initiator waits for the window instead of reconnecting
+        await until(lambda: p.initiator.outside_window_waits >= 1, "initiator waiting", 5)
+        assert p.initiator.connects == 1
+    finally:
+        await p.stop()
