@@ -101,6 +101,12 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] * 1000
 
 
+async def _evalsha_us(client: Any) -> float:
+    """Redis CPU per script call (INFO commandstats), since the last CONFIG RESETSTAT."""
+    stats = await client.info("commandstats")
+    return float(stats.get("cmdstat_evalsha", {}).get("usec_per_call", 0.0))
+
+
 def bench_validate(n: int) -> dict[str, Any]:
     ref, routing = ReferenceData.load(), RoutingTable.load()
     bodies = [_body(i) for i in range(n)]
@@ -135,7 +141,7 @@ async def bench_submit_apply(url: str, n: int, concurrency: int, batch: int) -> 
     await gw.load_scripts()
     requests = [parse_new_order(_body(i)) for i in range(n)]
     latencies: list[float] = []
-    ids: list[tuple[str, int]] = []
+    ids: list[tuple[str, int, str]] = []
     it = iter(requests)
 
     async def worker() -> None:
@@ -143,8 +149,9 @@ async def bench_submit_apply(url: str, n: int, concurrency: int, batch: int) -> 
             t = time.perf_counter()
             out = await gw.submit(r, process="bench")
             latencies.append(time.perf_counter() - t)
-            ids.append((out.order.order_id, out.order.quantity))
+            ids.append((out.order.order_id, out.order.quantity, out.order.account))
 
+    await client.config_resetstat()
     t0 = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     dt = time.perf_counter() - t0
@@ -155,11 +162,16 @@ async def bench_submit_apply(url: str, n: int, concurrency: int, batch: int) -> 
         "p50_ms": round(_pct(latencies, 0.5), 2),
         "p99_ms": round(_pct(latencies, 0.99), 2),
         "p999_ms": round(_pct(latencies, 0.999), 2),
+        "redis_us_per_submit": await _evalsha_us(client),
     }
 
     applier = ReportApplier(client, 16, process="bench")
-    reports = [ExecReport(o, OrderEvent.accepted, f"a-{o}") for o, _ in ids]
-    reports += [ExecReport(o, OrderEvent.fill, f"f-{o}", q, Decimal("2850")) for o, q in ids]
+    # the connector knows each order's account from the command it sent: no lookup round trip
+    reports = [ExecReport(o, OrderEvent.accepted, f"a-{o}", account=a) for o, _, a in ids]
+    reports += [
+        ExecReport(o, OrderEvent.fill, f"f-{o}", q, Decimal("2850"), account=a) for o, q, a in ids
+    ]
+    await client.config_resetstat()
     t0 = time.perf_counter()
     outcomes: dict[str, int] = {}
     for i in range(0, len(reports), batch):
@@ -170,6 +182,7 @@ async def bench_submit_apply(url: str, n: int, concurrency: int, batch: int) -> 
         "reports": len(reports),
         "batch": batch,
         "per_second": round(len(reports) / dt),
+        "redis_us_per_report": await _evalsha_us(client),
         "outcomes": outcomes,
     }
     await client.aclose()
@@ -217,7 +230,9 @@ def main() -> None:
     )
     print(f"{'apply reports (batch ' + str(a['batch']) + ')':<34}{a['per_second']:>12,}")
     print(
-        f"load average (1 min) at the end: {result['machine']['loadavg_1m']}; outcomes {a['outcomes']}"
+        f"Redis CPU per submit script {s['redis_us_per_submit']} us, per report "
+        f"{a['redis_us_per_report']} us; load average (1 min) at the end: "
+        f"{result['machine']['loadavg_1m']}; outcomes {a['outcomes']}"
     )
 
 
