@@ -159,6 +159,34 @@ _MULTI = {"MULTIPLEVALUESTRING", "MULTIPLESTRINGVALUE", "MULTIPLECHARVALUE"}
 
 KNOWN_TYPES = frozenset(_FORMATS) | frozenset(_FREE_FORM)
 
+#: Regex fragments per type for the shape cache: the same language as the checks above.
+_FRAGMENTS: dict[str, bytes] = {
+    "INT": _INT.pattern,
+    "LENGTH": rb"[0-9]+",
+    "SEQNUM": rb"[0-9]+",
+    "DAYOFMONTH": rb"0*(?:[1-9]|[12][0-9]|3[01])",
+    "FLOAT": _FLOAT.pattern,
+    "PRICE": _FLOAT.pattern,
+    "QTY": _FLOAT.pattern,
+    "AMT": _FLOAT.pattern,
+    "PRICEOFFSET": _FLOAT.pattern,
+    "PERCENTAGE": _FLOAT.pattern,
+    "CHAR": rb"[^\x01 ]",
+    "BOOLEAN": rb"[YN]",
+    "UTCTIMESTAMP": _UTC_TIMESTAMP.pattern,
+    "TIME": _UTC_TIMESTAMP.pattern,
+    "UTCTIMEONLY": _UTC_TIME_ONLY.pattern,
+    "UTCDATEONLY": _DATE_ONLY.pattern,
+    "UTCDATE": _DATE_ONLY.pattern,
+    "DATE": _DATE_ONLY.pattern,
+    "LOCALMKTDATE": _DATE_ONLY.pattern,
+    "MONTHYEAR": _MONTH_YEAR.pattern,
+    "TZTIMEONLY": _TZ_TIME_ONLY.pattern,
+    "TZTIMESTAMP": _TZ_TIMESTAMP.pattern,
+}
+#: Tag sequences remembered per message type (see ``DataDictionary._learn_shape``).
+SHAPES_PER_TYPE = 16
+
 
 def check_format(type_name: str, value: bytes) -> bool:
     """Whether ``value`` is well formed for the FIX type ``type_name`` (unknown types: any)."""
@@ -242,6 +270,7 @@ class DataDictionary:
         self._header_tags = frozenset(header.tags)
         self._trailer_tags = frozenset(trailer.tags)
         self._fast = {k.encode(): self._fast_table(m) for k, m in messages.items()}
+        self._shapes: dict[bytes, list[Callable[[bytes], re.Match[bytes] | None]]] = {}
 
     def _fast_table(self, mdef: MessageDef) -> _FastTable:
         """Per message type, the tables of the fast path (see :func:`_fast_ok`)."""
@@ -318,15 +347,64 @@ class DataDictionary:
     ) -> Violation | None:
         """The first rule ``msg`` (a ``simplefix.FixMessage``) breaks, or ``None`` if it is valid.
 
-        ``raw`` is accepted so callers can pass the wire bytes along; the validator reads the
-        parsed fields only (``msg.pairs``, in wire order, duplicates kept).
+        ``raw``, when given, must be the wire bytes ``msg`` was parsed from. It enables the shape
+        cache: a message whose exact tag sequence was seen valid before is checked with one
+        compiled regex over ``raw`` (see :meth:`_learn_shape`).
         """
         pairs: Sequence[tuple[bytes, bytes]] = msg.pairs
-        return self.validate_pairs(
+        if raw is not None and len(pairs) > 3:
+            shapes = self._shapes.get(pairs[2][1])
+            if shapes:
+                for match in shapes:
+                    if match(raw) is not None:
+                        return None
+        v = self.validate_pairs(
             pairs,
             check_fields_out_of_order=check_fields_out_of_order,
             check_user_defined_fields=check_user_defined_fields,
         )
+        if (
+            v is None
+            and raw is not None
+            and check_fields_out_of_order
+            and check_user_defined_fields
+        ):
+            self._learn_shape(pairs, raw)
+        return v
+
+    def _learn_shape(self, pairs: Sequence[tuple[bytes, bytes]], raw: bytes) -> None:
+        """Remember the tag sequence of a message found valid under the strictest settings.
+
+        For a fixed tag sequence every structural rule (known tags, no repeats, required tags,
+        order, group layout) has the same answer, so only the values remain to check: one regex,
+        field by field, with each field's enum alternation or format pattern, NumInGroup values
+        literal. A message valid under the strictest settings is valid under any. Up to
+        ``SHAPES_PER_TYPE`` shapes per message type; shapes with raw data (which may hold SOH) or
+        multi-valued enums are not cached.
+        """
+        shapes = self._shapes.setdefault(pairs[2][1], [])
+        if len(shapes) >= SHAPES_PER_TYPE:
+            return
+        parts = []
+        for i, (tag_b, value) in enumerate(pairs):
+            tag = self._tag(tag_b)
+            f = self.fields.get(tag) if tag is not None else None
+            if f is None or f.type in ("DATA", "XMLDATA") or (f.multi and f.enums):
+                return
+            if i in (0, 1) or tag == 10:
+                frag = rb"[^\x01]+"
+            elif i == 2:
+                frag = re.escape(value)  # MsgType: the shapes are kept per type
+            elif f.type == "NUMINGROUP":
+                frag = re.escape(value)
+            elif f.enums is not None:
+                frag = rb"(?:" + b"|".join(re.escape(e) for e in sorted(f.enums)) + rb")"
+            else:
+                frag = _FRAGMENTS.get(f.type, rb"[^\x01]+")
+            parts.append(tag_b + b"=" + frag + b"\x01")
+        pattern = re.compile(b"".join(parts))
+        if pattern.fullmatch(raw) is not None:
+            shapes.append(pattern.fullmatch)
 
     def validate_pairs(
         self,

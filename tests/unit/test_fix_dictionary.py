@@ -587,3 +587,101 @@ def test_quickfix_full_dictionary_loads_and_validates():
 
 def test_default_path_is_inside_the_package():
     assert DEFAULT_PATH.is_file() and DEFAULT_PATH.parent.name == "spec"
+
+
+# --- the shape cache (one regex per known tag sequence, over the raw bytes) -------------------
+
+
+def wire(msg_type: str, body: list[tuple[int, str]]) -> bytes:
+    m = simplefix.FixMessage()
+    m.append_pair(8, "FIX.4.4")
+    m.append_pair(35, msg_type)
+    for t, v in HEADER[3:] + body:
+        m.append_pair(t, v)
+    return bytes(m.encode())
+
+
+def test_valid_message_with_raw_teaches_its_shape():
+    from connector.fix.parser import parse
+
+    dd = DataDictionary.load(DEFAULT_PATH)
+    raw = wire("8", ER_BODY + PARTIES)
+    assert dd.validate(parse(raw), raw) is None
+    assert len(dd._shapes[b"8"]) == 1
+    assert dd.validate(parse(raw), raw) is None  # now answered by the shape
+    assert len(dd._shapes[b"8"]) == 1
+
+
+def test_shape_not_learned_under_lenient_settings():
+    from connector.fix.parser import parse
+
+    dd = DataDictionary.load(DEFAULT_PATH)
+    raw = wire("D", NOS_BODY + [(5001, "x")])
+    assert dd.validate(parse(raw), raw, check_user_defined_fields=False) is None
+    assert not dd._shapes.get(b"D")
+    # so the same message is still rejected where user-defined fields are checked
+    assert reason(dd.validate(parse(raw), raw)) == (SessionRejectReason.INVALID_TAG_NUMBER, 5001)
+
+
+def test_shapes_per_message_type_are_bounded():
+    from connector.fix.dictionary import SHAPES_PER_TYPE
+    from connector.fix.parser import parse
+
+    dd = DataDictionary.load(DEFAULT_PATH)
+    optional = [(58, "t"), (1, "A"), (59, "0"), (110, "1"), (111, "1"), (18, "1")]
+    for k in range(2 ** len(optional)):
+        body = NOS_BODY[:-2] + [f for i, f in enumerate(optional) if k >> i & 1 and f[0] != 1]
+        raw = wire("D", body)
+        assert dd.validate(parse(raw), raw) is None
+    assert len(dd._shapes[b"D"]) == SHAPES_PER_TYPE
+
+
+_VALUE_SAMPLES = [
+    b"",
+    b"0",
+    b"1",
+    b"F",
+    b"Z",
+    b"-1",
+    b"1.5",
+    b"1.2.3",
+    b"20261127-01:02:03",
+    b"x y",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["value", "delete", "insert", "swap"]),
+            st.integers(0, 60),
+            st.sampled_from(_VALUE_SAMPLES),
+            st.sampled_from([b"11", b"38", b"44", b"54", b"150", b"453", b"448", b"452", b"5001"]),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_shape_cache_accepts_only_what_the_precise_walk_accepts(mutations):
+    from connector.fix.parser import parse
+
+    dd = DataDictionary.default()  # shared: shapes learned across examples, as in a session
+    base = wire("8", ER_BODY + PARTIES)
+    assert dd.validate(parse(base), base) is None
+    fields = base.split(b"\x01")[:-1]
+    for op, pos, value, tag in mutations:
+        pos = 2 + pos % (len(fields) - 3)  # keep 8, 9 in front and 10 last
+        if op == "value":
+            fields[pos] = fields[pos].split(b"=")[0] + b"=" + value
+        elif op == "delete" and len(fields) > 5:
+            fields.pop(pos)
+        elif op == "insert":
+            fields.insert(pos, tag + b"=" + (value or b"1"))
+        elif op == "swap" and pos + 1 < len(fields) - 1:
+            fields[pos], fields[pos + 1] = fields[pos + 1], fields[pos]
+    raw = b"\x01".join(fields) + b"\x01"
+    msg = parse(raw)
+    if msg is None:
+        return
+    assert dd.validate(msg, raw) == dd._validate_walk(msg.pairs, True, True)
