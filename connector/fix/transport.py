@@ -181,6 +181,7 @@ class FixSession:
         self.last_disconnect_reason = ""
         self._reason: str = ""
         self._sync_save = getattr(self.store, "save_now", None)
+        self._persist = settings.PersistMessages  # N: numbers only, every resend gap-fills
         self._loaded = False
         self._transport: asyncio.Transport | None = None
         self._conn: _Conn | None = None
@@ -461,13 +462,12 @@ class FixSession:
 
     def _write_batch(self, batch: list[Outbound]) -> None:
         """Synchronous store: persist then write, in this call."""
-        stored = [(ob.seq, ob.raw) for ob in batch if ob.store]
+        stored = [(ob.seq, ob.raw) for ob in batch if ob.store] if self._persist else []
         reset = self._reset_pending
         self._reset_pending = False
         target = self._target_to_persist()
         assert self._sync_save is not None
-        if self.settings.PersistMessages or reset or batch:
-            self._sync_save(self.core.next_sender, target, stored, reset)
+        self._sync_save(self.core.next_sender, target, stored, reset)
         self._saved = (self.core.next_sender, self.core.next_target)
         self._write([ob.raw for ob in batch])
 
@@ -546,7 +546,7 @@ class FixSession:
                 self._schedule()
 
     async def _persist_and_write(self, batch: list[Outbound]) -> None:
-        stored = [(ob.seq, ob.raw) for ob in batch if ob.store]
+        stored = [(ob.seq, ob.raw) for ob in batch if ob.store] if self._persist else []
         reset = self._reset_pending
         self._reset_pending = False
         sender, target = self.core.next_sender, self._target_to_persist()

@@ -206,3 +206,16 @@ async def test_initiator_backoff_doubles_up_to_the_cap_while_the_peer_is_down():
         assert ini.connects == 0
     finally:
         await ini.stop(logout=False)
+
+
+async def test_without_persist_messages_a_lost_message_is_gap_filled_not_resent():
+    p = await start_pair(exch_kw={"PersistMessages": False})
+    try:
+        p.exch.faults.drop_next(1)
+        p.broker.send(order("n0"))
+        p.broker.send(order("n1"))
+        await until(lambda: p.broker_app.ids() == ["n1"], "second report only")
+        await until(lambda: p.exch.core.counters.gap_fills_sent == 1, "a gap fill")
+        assert p.broker.next_target_seq == p.exch.next_sender_seq
+    finally:
+        await p.stop()
