@@ -183,6 +183,7 @@ class Order:
     pending_quantity: int | None = None
     pending_price: Decimal | None = None
     reason: str | None = None
+    cl_ord_id: str = ""  # the ClOrdID the venue knows the order by (the order id until replaced)
 
     @staticmethod
     def from_redis(raw: Mapping[Any, Any]) -> Order:
@@ -223,6 +224,7 @@ class Order:
             pending_quantity=int(pq) if pq else None,
             pending_price=Decimal(pp) if pp else None,
             reason=_s(raw, "reason") or None,
+            cl_ord_id=_s(raw, "clordid"),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -116,6 +116,7 @@ def _new_order(r: NewOrderRequest, order_id: str, p: int, venue: str, at: str) -
         fills=(),
         created_at=at,
         updated_at=at,
+        cl_ord_id=order_id,
     )
 
 

@@ -42,6 +42,7 @@ class ExecReport:
     at: str | None = None  # ISO UTC; default: now
     detail: dict[str, Any] = field(default_factory=dict)  # extra trail detail (seq num, ...)
     account: str | None = None  # the order's account if known (saves a lookup round trip)
+    cl_ord_id: str = ""  # with ``replaced``: the ClOrdID the venue now knows the order by
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +98,7 @@ class ReportApplier:
             r.reason,
             self.events_maxlen,
             json.dumps(r.detail or {}, default=str) if r.detail else "{}",
+            r.cl_ord_id,
         ]
         return skeys, args
 

@@ -5,6 +5,7 @@
 -- ARGV: 1 exec_id ('' = none)  2 event (gateway/states.py OrderEvent)  3 last_qty
 --       4 last_px in 1/PX_SCALE yen  5 last_px text  6 at  7 process  8 component  9 reason
 --       10 events maxlen  11 extra trail detail (JSON object)
+--       12 ClOrdID the venue now knows the order by ('' = unchanged; set on replaced)
 -- Returns {'applied', status} | {'duplicate', status} | {'unknown_order'} | {'wrong_account'}
 --       | {'invalid_transition', status} | {'overfill', status}
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -102,6 +103,10 @@ updates[#updates + 1] = h.leaves_qty
 if reason ~= '' then
   updates[#updates + 1] = 'reason'
   updates[#updates + 1] = reason
+end
+if ARGV[12] ~= '' and event == 'replaced' then
+  updates[#updates + 1] = 'clordid'
+  updates[#updates + 1] = ARGV[12]
 end
 redis.call('HSET', KEYS[1], unpack(updates))
 if exec_id ~= '' then redis.call('SADD', KEYS[2], exec_id) end

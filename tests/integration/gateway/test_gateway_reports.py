@@ -172,3 +172,11 @@ async def test_report_naming_another_account_is_refused(gw, applier):
     r = await applier.apply(ExecReport(oid, E.canceled, "c1", account="B2"))
     assert r.outcome == "wrong_account"
     assert (await gw.get(oid, accounts=None)).status is OrderStatus.new
+
+
+async def test_replaced_records_the_new_clordid(gw, applier):
+    oid = await _new(gw, applier)
+    assert (await gw.get(oid, accounts=None)).cl_ord_id == oid
+    await gw.replace(oid, 400, None, accounts=None)
+    await applier.apply(ExecReport(oid, E.replaced, "r1", cl_ord_id=oid + "-R1"))
+    assert (await gw.get(oid, accounts=None)).cl_ord_id == oid + "-R1"
