@@ -22,6 +22,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -167,6 +168,11 @@ def main() -> int:
     parser.add_argument("--orders", type=int, default=60_000)
     parser.add_argument("--window", type=int, default=4_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--no-dictionary",
+        action="store_true",
+        help="UseDataDictionary=N (to see what inbound validation costs)",
+    )
     args = parser.parse_args()
 
     port, control = free_port(), free_port()
@@ -186,6 +192,13 @@ def main() -> int:
         "--log-level",
         "WARNING",
     ]
+    if args.no_dictionary:
+        cfg = Path(tempfile.mkdtemp()) / "simulator.toml"
+        cfg.write_text(
+            '[defaults]\nUseDataDictionary = "N"\n'
+            '[[session]]\nSenderCompID = "TSE"\nTargetCompID = "ORDERGATE"\n'
+        )
+        cmd += ["--config", str(cfg)]
     proc = subprocess.Popen(
         cmd,
         cwd=ROOT,
@@ -209,6 +222,7 @@ def main() -> int:
         "benchmark": "simulator_fix",
         "orders": args.orders,
         "window": args.window,
+        "dictionary": not args.no_dictionary,
         "repeat": args.repeat,
         "python": platform.python_version(),
         "machine": platform.machine(),
@@ -221,7 +235,8 @@ def main() -> int:
         "runs": runs,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "simulator_fix.json").write_text(json.dumps(result, indent=2) + "\n")
+    name = "simulator_fix_no_dictionary" if args.no_dictionary else "simulator_fix"
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"simulator through FIX: {args.orders} orders x {args.repeat} runs "
         f"(load avg {result['loadavg_1m']:.2f}, {os.cpu_count()} cpus)"

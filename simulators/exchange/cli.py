@@ -46,7 +46,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="cancel a session's resting orders when it drops (reported at the next logon)",
     )
-    parser.add_argument("--heartbeat-interval", type=int, help="HeartBtInt in seconds")
     parser.add_argument(
         "--clock", help="'real' (default), '<ISO time>' fixed, or '<ISO time>x<speed>'"
     )
@@ -96,8 +95,6 @@ def build_config(args: argparse.Namespace) -> SimulatorConfig:
     flags: dict[str, object] = {}
     if getattr(args, "reset_on_logon", None):
         flags["ResetOnLogon"] = True
-    if getattr(args, "heartbeat_interval", None) is not None:
-        flags["HeartBtInt"] = args.heartbeat_interval
     cancel = bool(getattr(args, "cancel_on_disconnect", None))
     check = bool(getattr(args, "heartbeat_check", None))
     sessions = [

@@ -40,6 +40,7 @@ from .model import CancelOrder, CancelReject, Event, ExecutionReport, NewOrder, 
 log = logging.getLogger("ordergate.simulator")
 
 _ORDER_TYPES = frozenset({b"D", b"F", b"G"})
+_LOGGED_ON = State.LOGGED_ON
 
 
 @dataclass
@@ -173,18 +174,24 @@ class ExchangeApplication(Application):
 
     def dispatch(self, events: Iterable[Event]) -> None:
         """Send each event to its session, or keep it for the session's next logon."""
+        fix = self.fix
+        all_stats = self.stats
+        encode = fixmap.execution_report_bytes
+        now = 0.0
         for event in events:
             name = event.session
-            session = self.fix.get(name)
+            session = fix.get(name)
             if session is None:
                 continue  # an internal session (liquidity, loaded book): no FIX peer
-            stats = self.stats[name]
-            if not session.logged_on:
+            stats = all_stats[name]
+            if session.core.state is not _LOGGED_ON:
                 stats.pending.append(event)
                 continue
             if type(event) is ExecutionReport:
-                body = fixmap.execution_report_bytes(event)
-                stats.last_report = (body, self.wall())
+                body = encode(event)
+                if not now:
+                    now = self.wall()
+                stats.last_report = (body, now)
                 session.send_body(b"8", body)
                 stats.reports_sent += 1
             else:

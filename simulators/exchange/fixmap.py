@@ -258,12 +258,15 @@ _last_second: list[Any] = [None, ""]
 
 
 def fix_time(at: datetime) -> str:
-    """UTCTimestamp with milliseconds: ``YYYYMMDD-HH:MM:SS.sss`` (strftime once per second)."""
-    if at.tzinfo is not None:
-        at = at.astimezone(UTC)
-    second = at.replace(microsecond=0)
-    if second != _last_second[0]:
-        _last_second[0], _last_second[1] = second, second.strftime("%Y%m%d-%H:%M:%S")
+    """UTCTimestamp with milliseconds: ``YYYYMMDD-HH:MM:SS.sss`` (formatted once per second).
+
+    A naive datetime is taken as UTC. The milliseconds come from ``at.microsecond``, which no
+    time zone offset changes; the cache key is the local second (no offset lookups on a hit).
+    """
+    key = (at.second, at.minute, at.hour, at.day, at.month, at.year, at.tzinfo, at.fold)
+    if key != _last_second[0]:
+        utc = at.astimezone(UTC) if at.tzinfo is not None else at
+        _last_second[0], _last_second[1] = key, utc.strftime("%Y%m%d-%H:%M:%S")
     return f"{_last_second[1]}.{at.microsecond // 1000:03d}"
 
 
