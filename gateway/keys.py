@@ -127,3 +127,18 @@ def fix_lease(session: str) -> str:
 def fix_fence(session: str) -> str:
     """String: monotonically increasing fencing token counter."""
     return f"{fix_tag(session)}:fence"
+
+
+def fix_status(session: str) -> str:
+    """Hash: what the connector leading the session last published (state, role, counters)."""
+    return f"{fix_tag(session)}:status"
+
+
+def fix_admin(session: str) -> str:
+    """Stream: operator commands for the session's leader (logout, reset, resend)."""
+    return f"{fix_tag(session)}:admin"
+
+
+def fix_audit(session: str) -> str:
+    """List: the session's audit trail (admin commands and what the leader did with them)."""
+    return f"{fix_tag(session)}:audit"

@@ -1,0 +1,720 @@
+"""The connector process: Redis command streams -> FIX, and FIX reports -> orders in Redis.
+
+The I/O shell around the pure parts (``mapping``, ``throttle``): one ``Connector`` per FIX
+session. It waits for the leader lease (``lease``), and while it holds it runs one *term*: a
+fresh FIX session on the fenced store (``store.SentRecordingStore``), an initiator, a renewal
+loop and the command pump. Anything that goes wrong in a term (lease lost, Redis gone, store
+fenced) ends the term; the next one starts from what Redis says, never from memory.
+
+Exactly once, stream to wire: each batch of commands is numbered by the session, written ahead to
+the store (seq, raw message, ClOrdID) in one round trip, handed to the socket, then the stream
+entries are acknowledged (one pipeline with the ``sent`` trail steps). Entries left pending by a
+crash are reclaimed (XAUTOCLAIM) after logon; those whose ClOrdID the store already recorded are
+acknowledged without sending: the FIX resend mechanism delivers what the venue missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import simplefix
+
+from connector import mapping
+from connector.config import ConnectorConfig
+from connector.fix.codec import sending_time
+from connector.fix.session import NotLoggedOn, State
+from connector.fix.transport import Application, FixSession, Initiator
+from connector.lease import Lease
+from connector.store import SentRecordingStore
+from connector.throttle import Throttle
+from gateway import keys
+from gateway.codec import FIELD, CodecError, Command, decode_command
+from gateway.ids import partition_of_order_id
+from gateway.model import OrderStatus, utc_iso
+from gateway.reports import ApplyResult, ExecReport, ReportApplier
+from gateway.scripts import UNAVAILABLE
+from gateway.states import OrderEvent
+
+log = logging.getLogger("ordergate.connector")
+
+COMPONENT = "connector"
+
+
+def _s(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+@dataclass
+class Stats:
+    """Counters the connector publishes (``ordergate status``) and tests read."""
+
+    sent: int = 0
+    acked_already_sent: int = 0
+    halted_rejected: int = 0
+    poison: int = 0
+    reports: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    ignored: int = 0
+    status_requests: int = 0
+    terms: int = 0
+    logons: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "outcomes"}
+        d.update({f"outcome_{k}": v for k, v in self.outcomes.items()})
+        return d
+
+
+@dataclass(slots=True)
+class _Item:
+    stream: str
+    entry_id: str
+    p: int
+    cmd: Command
+    cl_ord_id: str
+
+
+class ConnectorSession(FixSession):
+    """The engine's ``FixSession`` delivering application messages to ``on_messages`` in
+    batches (all messages that are ready, in MsgSeqNum order). The stored inbound number still
+    advances only once the batch was applied: a crash re-delivers, never loses. A batch that
+    fails stays undelivered and the app is told (the connector ends the term, and the next one
+    asks the venue again from the stored number)."""
+
+    async def _deliver(self) -> None:
+        try:
+            while self._deliveries:
+                batch = list(self._deliveries)
+                try:
+                    await self.app.on_messages(self, [m for _, m in batch])  # type: ignore[attr-defined]
+                except Exception as exc:
+                    log.exception("%s: applying reports failed", self.session_id)
+                    self.app.on_event(self, "apply_failure", repr(exc))
+                    return
+                for _ in batch:
+                    self._deliveries.popleft()
+                self._schedule()
+        finally:
+            self._delivery_task = None
+
+
+class _TermEnded(Exception):
+    pass
+
+
+class Connector(Application):
+    def __init__(
+        self,
+        cfg: ConnectorConfig,
+        redis: Any,
+        *,
+        process: str | None = None,
+        lease: Lease | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.redis = redis
+        self.session_id = cfg.session_id
+        self.lease = lease or Lease(redis, self.session_id, cfg.lease_ttl)
+        self.process = process or f"connector:{self.lease.holder}"
+        self.applier = ReportApplier(
+            redis,
+            cfg.partitions,
+            process=self.process,
+            component=COMPONENT,
+            events_maxlen=cfg.events_maxlen,
+        )
+        self.throttle = Throttle(cfg.throttle_rate, cfg.throttle_burst)
+        self.stats = Stats()
+        self.streams = cfg.streams()
+        self.partition_of_stream = {s: p for p, s in enumerate(self.streams)}
+        self.session: FixSession | None = None
+        self.role = "starting"
+        self.status_requests_supported = True
+        self._stop = asyncio.Event()
+        self._term_failed: asyncio.Event | None = None
+        self._logons = 0
+        self._logon_event = asyncio.Event()
+        self._halt_fields = [f"venue:{cfg.venue}", "all"]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        """Until ``stop()``: standby while another connector leads, leader when the lease is
+        ours. Redis being away is waited out."""
+        loaded = False
+        while not self._stop.is_set():
+            try:
+                if not loaded:
+                    await self.applier.load_scripts()
+                    loaded = True
+                if await self.lease.try_acquire():
+                    await self._term()
+                else:
+                    if self.role != "standby":
+                        log.info("%s: standby (lease held elsewhere)", self.session_id)
+                    self.role = "standby"
+                    await self._publish()
+                    await self._sleep(self.lease.renew_interval)
+            except Exception as exc:  # Redis away, scripts not loadable...: wait and retry
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                log.warning("%s: %s; retrying", self.session_id, exc)
+                self.role = "waiting"
+                await self._sleep(0.5)
+        with contextlib.suppress(Exception):
+            await self.lease.release()
+        with contextlib.suppress(Exception):
+            await self.redis.hset(keys.fix_status(self.session_id), "role", "stopped")
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _term(self) -> None:
+        """One leadership term: fresh session from the stored numbers, fenced by our token."""
+        self.stats.terms += 1
+        self.role = "leader"
+        token = self.lease.token
+        log.info("%s: leader, fencing token %d", self.session_id, token)
+        store = SentRecordingStore(self.redis, self.session_id, fence_token=token)
+        session = ConnectorSession(self.cfg.session_settings(), store=store, app=self)
+        self.session = session
+        self._term_failed = asyncio.Event()
+        initiator = Initiator(session, self.cfg.host, self.cfg.port)
+        await initiator.start()
+        tasks = [
+            asyncio.create_task(self._renew_loop(), name="lease-renew"),
+            asyncio.create_task(self._pump(session), name="command-pump"),
+            asyncio.create_task(self._publish_loop(session), name="publish"),
+            asyncio.create_task(self._admin_loop(session), name="admin"),
+            asyncio.create_task(self._stop.wait(), name="stop"),
+            asyncio.create_task(self._term_failed.wait(), name="failed"),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                if not t.cancelled() and t.exception() is not None:
+                    log.warning("%s: term ends: %r", self.session_id, t.exception())
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            clean = self._stop.is_set() and self.lease.valid()
+            with contextlib.suppress(Exception):
+                await initiator.stop(logout=clean)
+            self.session = None
+            self.role = "stopping" if self._stop.is_set() else "waiting"
+            if not clean:
+                self.lease.lose()
+
+    async def _renew_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease.renew_interval)
+            try:
+                ok = await asyncio.wait_for(self.lease.renew(), self.lease.ttl * 0.5)
+            except Exception as exc:
+                log.warning("%s: lease renewal failed: %r", self.session_id, exc)
+                ok = False
+            if not ok:
+                log.error("%s: lease lost: stop sending now", self.session_id)
+                self.lease.lose()
+                if self.session is not None:
+                    self.session.abort("leader lease lost")
+                return
+
+    # ------------------------------------------------------------------ commands -> FIX
+
+    async def _ensure_groups(self) -> None:
+        """The venue's consumer group on every partition's stream, from the start of the stream
+        (orders accepted before the connector first ran are sent too)."""
+        pipe = self.redis.pipeline(transaction=False)
+        for s in self.streams:
+            pipe.xgroup_create(s, self.cfg.group, id="0", mkstream=True)
+        for res in await pipe.execute(raise_on_error=False):
+            if isinstance(res, Exception) and "BUSYGROUP" not in str(res):
+                raise res
+
+    async def _pump(self, session: FixSession) -> None:
+        await self._ensure_groups()
+        consumer = self.lease.holder
+        while True:
+            await session.wait_logged_on()
+            gen = self._logons
+            if self.cfg.reconcile:
+                await self._reconcile(session)
+            await self._drain_pending(session, consumer)
+            while session.logged_on and self._logons == gen:
+                if not self.lease.valid():
+                    raise _TermEnded("lease no longer valid")
+                resp = await self.redis.xreadgroup(
+                    self.cfg.group,
+                    consumer,
+                    dict.fromkeys(self.streams, ">"),
+                    count=self.cfg.batch,
+                    block=100,
+                )
+                if resp:
+                    batch = [
+                        (_s(stream), _s(eid), fields)
+                        for stream, entries in resp
+                        for eid, fields in entries
+                    ]
+                    await self._process(session, batch, recovered=False)
+
+    async def _drain_pending(self, session: FixSession, consumer: str) -> None:
+        """Reclaim every pending entry (a crashed leader's, or ours from a broken batch) and
+        process it, oldest first per partition."""
+        for stream in self.streams:
+            start = "0-0"
+            while session.logged_on:
+                res = await self.redis.xautoclaim(
+                    stream, self.cfg.group, consumer, 0, start, count=self.cfg.batch
+                )
+                start = _s(res[0])
+                entries = [(stream, _s(eid), fields) for eid, fields in res[1]]
+                deleted = res[2] if len(res) > 2 else []
+                if deleted:
+                    await self.redis.xack(stream, self.cfg.group, *deleted)
+                if entries:
+                    await self._process(session, entries, recovered=True)
+                if start == "0-0":
+                    break
+
+    async def _process(
+        self,
+        session: FixSession,
+        batch: Sequence[tuple[str, str, Any]],
+        recovered: bool,
+    ) -> None:
+        to_ack: dict[str, list[str]] = {}
+        trail: list[tuple[str, dict[str, Any]]] = []
+        items: list[_Item] = []
+        for stream, eid, fields in batch:
+            raw = (fields or {}).get(FIELD.encode()) if fields else None
+            try:
+                if raw is None:
+                    raise CodecError("entry without a command")
+                cmd = decode_command(raw)
+                cl = mapping.cl_ord_id_for(cmd, eid)
+                p = partition_of_order_id(cmd.order_id)
+            except (CodecError, mapping.MappingError, ValueError) as exc:
+                log.error("%s: unreadable command %s %s: %s", self.session_id, stream, eid, exc)
+                self.stats.poison += 1
+                to_ack.setdefault(stream, []).append(eid)
+                continue
+            items.append(_Item(stream, eid, p, cmd, cl))
+        if not items:
+            await self._ack(to_ack, trail)
+            return
+
+        # one round trip: sent records, halts, current ClOrdIDs of cancel / replace targets
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hmget(keys.fix_sent(self.session_id), [it.cl_ord_id for it in items])
+        parts = sorted({it.p for it in items if it.cmd.kind == "new"})
+        for p in parts:
+            pipe.hmget(keys.halt(p), self._halt_fields)
+        amend = [it for it in items if it.cmd.kind != "new"]
+        for it in amend:
+            pipe.hget(keys.order(it.p, it.cmd.order_id), "clordid")
+        res = await pipe.execute()
+        sent_seqs = res[0]
+        halted = {
+            p: any(v is not None for v in r)
+            for p, r in zip(parts, res[1 : 1 + len(parts)], strict=True)
+        }
+        current = {
+            it.entry_id: (_s(v) if v else None)
+            for it, v in zip(amend, res[1 + len(parts) :], strict=True)
+        }
+
+        halted_reports: list[ExecReport] = []
+        sent: list[tuple[_Item, int, bytes]] = []
+        now_tt = sending_time(time.time())
+        for it, seq_recorded in zip(items, sent_seqs, strict=True):
+            if seq_recorded is not None:
+                # written ahead by a previous leader / term: never send twice
+                self.stats.acked_already_sent += 1
+                to_ack.setdefault(it.stream, []).append(it.entry_id)
+                trail.append(
+                    (
+                        it.cmd.order_id,
+                        {
+                            "step": "sent",
+                            "detail": {
+                                "seq": int(seq_recorded),
+                                "cl_ord_id": it.cl_ord_id,
+                                "recovered": True,
+                            },
+                        },
+                    )
+                )
+                continue
+            if it.cmd.kind == "new" and halted.get(it.p):
+                self.stats.halted_rejected += 1
+                halted_reports.append(
+                    ExecReport(
+                        order_id=it.cmd.order_id,
+                        event=OrderEvent.rejected,
+                        exec_id=f"HALT:{it.cl_ord_id}",
+                        reason="kill_switch: the venue is halted; the order was not sent",
+                        account=it.cmd.account,
+                    )
+                )
+                to_ack.setdefault(it.stream, []).append(it.entry_id)
+                continue
+            try:
+                out = mapping.command_to_fix(it.cmd, it.entry_id, now_tt, current.get(it.entry_id))
+            except mapping.MappingError as exc:
+                self.stats.poison += 1
+                to_ack.setdefault(it.stream, []).append(it.entry_id)
+                if it.cmd.kind == "new":
+                    halted_reports.append(
+                        ExecReport(
+                            order_id=it.cmd.order_id,
+                            event=OrderEvent.rejected,
+                            exec_id=f"MAP:{it.cl_ord_id}",
+                            reason=f"not sendable: {exc}",
+                            account=it.cmd.account,
+                        )
+                    )
+                continue
+            if not self.lease.valid():
+                break  # stop sending at once; the rest stays pending
+            await self.throttle.acquire()
+            try:
+                seq = session.send_body(out.msg_type, out.body)
+            except NotLoggedOn:
+                break  # the rest stays pending: reclaimed after the next logon
+            sent.append((it, seq, out.msg_type))
+        if sent:
+            # stored (write-ahead, with the ClOrdIDs) and handed to the socket; raises if the
+            # store refused (fenced, Redis gone): the term ends, nothing is acknowledged
+            await session.flushed()
+            self.stats.sent += len(sent)
+            at = utc_iso_now()
+            for it, seq, mt in sent:
+                to_ack.setdefault(it.stream, []).append(it.entry_id)
+                trail.append(
+                    (
+                        it.cmd.order_id,
+                        {
+                            "step": "sent",
+                            "at": at,
+                            "detail": {
+                                "seq": seq,
+                                "cl_ord_id": it.cl_ord_id,
+                                "msg_type": mt.decode(),
+                            },
+                        },
+                    )
+                )
+        if halted_reports:
+            await self._apply(halted_reports)
+        await self._ack(to_ack, trail)
+
+    async def _ack(
+        self, to_ack: dict[str, list[str]], trail: list[tuple[str, dict[str, Any]]]
+    ) -> None:
+        """Trail steps and XACKs of a batch: one pipelined round trip."""
+        if not to_ack and not trail:
+            return
+        pipe = self.redis.pipeline(transaction=False)
+        at = utc_iso_now()
+        for order_id, step in trail:
+            pipe.rpush(
+                keys.trail(partition_of_order_id(order_id), order_id),
+                json.dumps(
+                    {
+                        "at": step.get("at", at),
+                        "step": step["step"],
+                        "component": COMPONENT,
+                        "process": self.process,
+                        "detail": step.get("detail", {}),
+                    },
+                    default=str,
+                ),
+            )
+        for stream, ids in to_ack.items():
+            pipe.xack(stream, self.cfg.group, *ids)
+        await pipe.execute()
+
+    # ------------------------------------------------------------------ FIX -> orders
+
+    async def on_message(self, session: FixSession, msg: simplefix.FixMessage) -> None:
+        await self.on_messages(session, [msg])
+
+    async def on_messages(self, session: FixSession, msgs: list[simplefix.FixMessage]) -> None:
+        reports: list[ExecReport] = []
+        status_reports: list[dict[bytes, bytes]] = []
+        for msg in msgs:
+            f = dict(msg.pairs)
+            mt = f.get(b"35", b"")
+            seq_raw = f.get(b"34", b"0")
+            seq = int(seq_raw) if seq_raw.isdigit() else 0
+            self.stats.reports += 1
+            try:
+                what = mapping.inbound(mt, f, seq)
+            except Exception as exc:  # no crash on input
+                log.error("%s: cannot map inbound %s: %s", self.session_id, mt, exc)
+                self.stats.ignored += 1
+                continue
+            if what.report is not None:
+                reports.append(what.report)
+            elif what.status_report is not None:
+                status_reports.append(what.status_report)
+            elif what.ref_seq is not None:
+                r = await self._refused_by_seq(what.ref_seq, _s(f.get(b"58", b"")), "BMR", seq)
+                if r is not None:
+                    reports.append(r)
+            elif what.status_request_refused:
+                if self.status_requests_supported:
+                    log.warning(
+                        "%s: the venue refuses OrderStatusRequest; in-flight orders are "
+                        "reconciled from its resent execution reports",
+                        self.session_id,
+                    )
+                self.status_requests_supported = False
+            else:
+                self.stats.ignored += 1
+                log.info("%s: %s", self.session_id, what.ignored)
+        if status_reports:
+            reports.extend(await self._reconcile_reports(status_reports))
+        if reports:
+            await self._apply(reports)
+
+    async def _apply(self, reports: list[ExecReport]) -> list[ApplyResult]:
+        results = await self.applier.apply_many(reports)
+        retry = [
+            r for r, res in zip(reports, results, strict=True) if res.outcome == "wrong_account"
+        ]
+        if retry:  # the venue echoed a wrong Account(1): look the order's own up
+            fixed = await self.applier.apply_many([_without_account(r) for r in retry])
+            it = iter(fixed)
+            results = [next(it) if res.outcome == "wrong_account" else res for res in results]
+        for res in results:
+            self.stats.outcomes[res.outcome] = self.stats.outcomes.get(res.outcome, 0) + 1
+            if res.outcome == "applied":
+                self.stats.applied += 1
+            elif res.outcome == "duplicate":
+                self.stats.duplicates += 1
+            else:
+                self.stats.refused += 1
+        return results
+
+    async def _refused_by_seq(
+        self, ref_seq: int, text: str, prefix: str, seq: int
+    ) -> ExecReport | None:
+        raw = await self.redis.hget(keys.fix_out(self.session_id), str(ref_seq))
+        if raw is None:
+            return None
+        what = mapping.refused_by_reference(bytes(raw), text, prefix, seq)
+        return what.report
+
+    def on_event(self, session: FixSession, kind: str, text: str) -> None:
+        if kind == "apply_failure" and self._term_failed is not None:
+            self._term_failed.set()
+        elif kind == "store_failure" and self._term_failed is not None:
+            self._term_failed.set()
+        elif kind == "reject_received":
+            # session-level Reject of one of our messages: "RefSeqNum=N text"
+            head, _, rest = text.partition(" ")
+            ref = head.removeprefix("RefSeqNum=")
+            if ref.isdigit():
+                asyncio.get_running_loop().create_task(self._session_reject(int(ref), rest))
+
+    async def _session_reject(self, ref_seq: int, text: str) -> None:
+        try:
+            r = await self._refused_by_seq(ref_seq, f"session Reject: {text}", "REJ", 0)
+            if r is not None:
+                await self._apply([r])
+        except Exception:
+            log.exception("%s: applying a session Reject failed", self.session_id)
+
+    def on_logon(self, session: FixSession) -> None:
+        self._logons += 1
+        self.stats.logons += 1
+        log.info(
+            "%s: logged on (out %d, in %d)",
+            self.session_id,
+            session.next_sender_seq,
+            session.next_target_seq,
+        )
+
+    def on_state_change(self, session: FixSession, old: State, new: State) -> None:
+        log.info("%s: %s -> %s", self.session_id, old.value, new.value)
+
+    # ------------------------------------------------------------------ reconciliation
+
+    async def in_flight(self) -> list[dict[str, str]]:
+        """Orders of this venue that were sent and have no final answer yet."""
+        fields = ["order_id", "status", "venue", "symbol", "side", "clordid"]
+        pipe = self.redis.pipeline(transaction=False)
+        for p in range(self.cfg.partitions):
+            pipe.zrange(keys.open_orders(p), 0, -1)
+        ids_by_p = await pipe.execute()
+        pipe = self.redis.pipeline(transaction=False)
+        n = 0
+        for p, ids in enumerate(ids_by_p):
+            for oid in ids:
+                pipe.hmget(keys.order(p, _s(oid)), fields)
+                n += 1
+        rows = await pipe.execute() if n else []
+        pending = {
+            OrderStatus.pending_new.value,
+            OrderStatus.pending_cancel.value,
+            OrderStatus.pending_replace.value,
+        }
+        out = []
+        for vals in rows:
+            d = {k: _s(v) for k, v in zip(fields, vals, strict=True) if v is not None}
+            if d.get("status") in pending and d.get("venue") == self.cfg.venue:
+                out.append(d)
+        if not out:
+            return []
+        sent = await self.redis.hmget(keys.fix_sent(self.session_id), [d["order_id"] for d in out])
+        return [d for d, s in zip(out, sent, strict=True) if s is not None]
+
+    async def _reconcile(self, session: FixSession) -> None:
+        """Never guess: ask the venue (OrderStatusRequest) about every order sent but not yet
+        answered; the answers are applied in ``_reconcile_reports``. A venue that refuses H is
+        reconciled by the resend of its execution reports (asked for at logon from the stored
+        inbound number, which advances only once a report was applied)."""
+        if not self.status_requests_supported:
+            return
+        orders = await self.in_flight()
+        for d in orders:
+            if not session.logged_on or not self.lease.valid():
+                return
+            await self.throttle.acquire()
+            try:
+                session.send_body(
+                    b"H",
+                    mapping.status_request(
+                        d.get("clordid") or d["order_id"], d["symbol"], d["side"]
+                    ),
+                )
+            except (NotLoggedOn, mapping.MappingError):
+                return
+            self.stats.status_requests += 1
+        if orders:
+            await session.flushed()
+            log.info("%s: OrderStatusRequest for %d in-flight orders", self.session_id, len(orders))
+
+    async def _reconcile_reports(
+        self, status_reports: list[dict[bytes, bytes]]
+    ) -> list[ExecReport]:
+        pipe = self.redis.pipeline(transaction=False)
+        ids = []
+        for f in status_reports:
+            try:
+                oid = mapping.base_order_id(f.get(b"11", b"").decode())
+            except ValueError:
+                oid = ""
+            ids.append(oid)
+            if oid:
+                pipe.hget(keys.order(partition_of_order_id(oid), oid), "status")
+        statuses = iter(await pipe.execute()) if any(ids) else iter(())
+        out = []
+        for f, oid in zip(status_reports, ids, strict=True):
+            if not oid:
+                continue
+            st = next(statuses)
+            if st is None:
+                continue
+            r = mapping.reconcile(OrderStatus(_s(st)), f)
+            if r is not None:
+                out.append(r)
+        return out
+
+    # ------------------------------------------------------------------ status and admin
+
+    async def _publish(self, session: FixSession | None = None) -> None:
+        data: dict[str, Any] = {
+            "role": self.role,
+            "holder": self.lease.holder,
+            "token": self.lease.token,
+            "updated_at": utc_iso_now(),
+            **{k: str(v) for k, v in self.stats.as_dict().items()},
+        }
+        if session is not None:
+            data.update(
+                state=session.state.value,
+                next_out=session.next_sender_seq,
+                next_in=session.next_target_seq,
+                last_disconnect=session.last_disconnect_reason or "",
+            )
+        if self.role == "leader" or session is not None:
+            await self.redis.hset(
+                keys.fix_status(self.session_id), mapping={k: str(v) for k, v in data.items()}
+            )
+
+    async def _publish_loop(self, session: FixSession) -> None:
+        while True:
+            with contextlib.suppress(*UNAVAILABLE):
+                await self._publish(session)
+            await asyncio.sleep(1.0)
+
+    async def _audit(self, what: str, detail: dict[str, Any]) -> None:
+        await self.redis.rpush(
+            keys.fix_audit(self.session_id),
+            json.dumps(
+                {"at": utc_iso_now(), "step": what, "process": self.process, "detail": detail}
+            ),
+        )
+
+    async def _admin_loop(self, session: FixSession) -> None:
+        """Operator commands (``ordergate status --logout`` ...) from the session's admin stream,
+        each audited in the session's trail."""
+        stream = keys.fix_admin(self.session_id)
+        last = "$"
+        while True:
+            resp = await self.redis.xread({stream: last}, count=10, block=500)
+            for _, entries in resp or []:
+                for eid, fields in entries:
+                    last = _s(eid)
+                    cmd = {_s(k): _s(v) for k, v in fields.items()}
+                    await self._admin(session, cmd)
+
+    async def _admin(self, session: FixSession, cmd: dict[str, str]) -> None:
+        action = cmd.get("action", "")
+        detail: dict[str, Any] = {"request": cmd}
+        if action == "logout":
+            # the connector logs out and stops (a standby, if any, takes the session over)
+            await self._audit("admin_logout", detail)
+            with contextlib.suppress(TimeoutError):
+                await session.logout(cmd.get("text") or "operator logout", timeout=5)
+            self.stop()
+        elif action == "reset":
+            # the FIX way: the next Logon carries ResetSeqNumFlag(141)=Y, both sides restart at 1
+            session.core.reset_on_next_logon = True
+            await self._audit("admin_reset_sequence", detail)
+            with contextlib.suppress(TimeoutError):
+                await session.logout("operator sequence reset", timeout=5)
+        else:
+            detail["result"] = f"unknown action {action!r}"
+            await self._audit("admin_refused", detail)
+
+
+def _without_account(r: ExecReport) -> ExecReport:
+    from dataclasses import replace
+
+    return replace(r, account=None)
+
+
+def utc_iso_now() -> str:
+    from datetime import UTC, datetime
+
+    return utc_iso(datetime.now(UTC))

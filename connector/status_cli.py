@@ -1,0 +1,146 @@
+"""``ordergate status``: per FIX session its leader, state, next in/out sequence numbers, stream
+lag and pending entries per partition, in-flight orders; and the audited admin commands
+(``--logout``, ``--reset-seq --yes``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from gateway import keys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--redis", dest="redis_url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--venue", default="TSE")
+    parser.add_argument("--sender-comp-id", default="ORDERGATE")
+    parser.add_argument("--target-comp-id", default=None, help="default: the venue")
+    parser.add_argument("--partitions", type=int, default=keys.DEFAULT_PARTITIONS)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--logout", action="store_true", help="ask the leader to log out and stop")
+    parser.add_argument(
+        "--reset-seq",
+        action="store_true",
+        help="ask the leader to reset sequence numbers (next Logon with 141=Y); needs --yes",
+    )
+    parser.add_argument("--yes", action="store_true", help="confirm a sequence reset")
+    parser.add_argument("--by", default="ops", help="who asks (recorded in the session's trail)")
+
+
+def _s(v: Any) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+async def collect(client: Any, venue: str, session: str, partitions: int) -> dict[str, Any]:
+    group = f"connector:{session}"
+    state = {_s(k): _s(v) for k, v in (await client.hgetall(keys.fix_state(session))).items()}
+    status = {_s(k): _s(v) for k, v in (await client.hgetall(keys.fix_status(session))).items()}
+    lease = await client.get(keys.fix_lease(session))
+    lease_ttl = await client.pttl(keys.fix_lease(session))
+    streams = []
+    for p in range(partitions):
+        name = keys.cmd_stream(p, venue)
+        row: dict[str, Any] = {
+            "partition": p,
+            "stream": name,
+            "length": 0,
+            "lag": None,
+            "pending": 0,
+        }
+        if await client.exists(name):
+            row["length"] = int(await client.xlen(name))
+            for g in await client.xinfo_groups(name):
+                if _s(g.get("name")) == group:
+                    row["pending"] = int(g.get("pending", 0))
+                    lag = g.get("lag")
+                    row["lag"] = None if lag is None else int(lag)
+        streams.append(row)
+    in_flight = 0
+    pending_states = {"pending_new", "pending_cancel", "pending_replace"}
+    for p in range(partitions):
+        ids = await client.zrange(keys.open_orders(p), 0, -1)
+        if not ids:
+            continue
+        pipe = client.pipeline(transaction=False)
+        for oid in ids:
+            pipe.hmget(keys.order(p, _s(oid)), ["status", "venue"])
+        for st, v in await pipe.execute():
+            if st is not None and _s(st) in pending_states and v is not None and _s(v) == venue:
+                in_flight += 1
+    audit = [json.loads(_s(x)) for x in await client.lrange(keys.fix_audit(session), -5, -1)]
+    return {
+        "session": session,
+        "leader": _s(lease).rpartition("|")[0] if lease else None,
+        "fencing_token": int(_s(lease).rpartition("|")[2]) if lease else None,
+        "lease_ms_left": int(lease_ttl) if lease else None,
+        "state": status.get("state", "unknown") if lease else "no leader",
+        "role": status.get("role"),
+        "next_out_seq": int(state.get("next_sender", 1)),
+        "next_in_seq": int(state.get("next_target", 1)),
+        "status_updated_at": status.get("updated_at"),
+        "counters": {
+            k: v
+            for k, v in status.items()
+            if k not in {"role", "holder", "token", "state", "updated_at"}
+        },
+        "streams": streams,
+        "total_lag": sum(r["lag"] or 0 for r in streams),
+        "total_pending": sum(r["pending"] for r in streams),
+        "in_flight_orders": in_flight,
+        "recent_admin": audit,
+    }
+
+
+def render(info: dict[str, Any]) -> str:
+    lines = [
+        f"session   {info['session']}",
+        f"leader    {info['leader'] or '-'} (token {info['fencing_token']}, "
+        f"lease {info['lease_ms_left']} ms left)",
+        f"state     {info['state']}",
+        f"seq       next out {info['next_out_seq']}, next in {info['next_in_seq']}",
+        f"in flight {info['in_flight_orders']} orders; stream lag {info['total_lag']}, "
+        f"pending {info['total_pending']}",
+        "partition  length     lag  pending",
+    ]
+    for r in info["streams"]:
+        if r["length"] or r["pending"]:
+            lag = "-" if r["lag"] is None else str(r["lag"])
+            lines.append(f"{r['partition']:>9} {r['length']:>7} {lag:>7} {r['pending']:>8}")
+    return "\n".join(lines)
+
+
+async def _main(args: argparse.Namespace) -> int:
+    import redis.asyncio as aioredis
+
+    session = keys.session_id(args.sender_comp_id, args.target_comp_id or args.venue)
+    client = aioredis.from_url(args.redis_url, socket_timeout=5)
+    try:
+        if args.logout or args.reset_seq:
+            if args.reset_seq and not args.yes:
+                print("ordergate status: --reset-seq needs --yes", file=sys.stderr)
+                return 2
+            action = "logout" if args.logout else "reset"
+            await client.xadd(keys.fix_admin(session), {"action": action, "by": args.by})
+            await client.rpush(
+                keys.fix_audit(session),
+                json.dumps({"step": f"admin_{action}_requested", "process": args.by}),
+            )
+            print(f"asked the leader of {session} to {action}")
+            return 0
+        info = await collect(client, args.venue, session, args.partitions)
+    finally:
+        await client.aclose()  # type: ignore[attr-defined]
+    print(json.dumps(info, indent=2) if args.json else render(info))
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return asyncio.run(_main(args))
+    except OSError as exc:
+        print(f"ordergate status: Redis unreachable: {exc}", file=sys.stderr)
+        return 1

@@ -1,0 +1,77 @@
+"""The connector's session store: the engine's ``RedisStore`` that also records the ClOrdIDs
+carried by each batch, in the same fenced script and round trip (write-ahead, before the socket).
+
+``fix_sent`` (``gateway.keys.fix_sent``) maps ClOrdID -> outbound MsgSeqNum. A connector that
+restarts (or a standby that takes over) acknowledges stream entries whose ClOrdID is there
+without sending them again; the FIX resend mechanism delivers whatever the venue missed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from redis.exceptions import ResponseError
+
+from connector.fix.redis_store import RedisStore
+from connector.fix.store import FencedError
+from gateway import keys
+
+_LUA = (Path(__file__).parent / "lua" / "store_save_sent.lua").read_text()
+_ORDER_TYPES = (b"D", b"F", b"G")
+
+
+def order_message_cl_ord_id(raw: bytes) -> str | None:
+    """ClOrdID(11) of a raw NewOrderSingle / OrderCancelRequest / OrderCancelReplaceRequest."""
+    i = raw.find(b"\x0135=")
+    if i < 0 or raw[i + 4 : i + 5] not in _ORDER_TYPES or raw[i + 5 : i + 6] != b"\x01":
+        return None
+    j = raw.find(b"\x0111=", i)
+    if j < 0:
+        return None
+    k = raw.find(b"\x01", j + 4)
+    return raw[j + 4 : k].decode("utf-8", "replace") if k > 0 else None
+
+
+class SentRecordingStore(RedisStore):
+    def __init__(self, client: Any, session_id: str, fence_token: int | str | None = None) -> None:
+        super().__init__(client, session_id, fence_token)
+        self.sent_key = keys.fix_sent(session_id)
+        self._save_sent = client.register_script(_LUA)
+
+    async def save(
+        self,
+        next_sender: int,
+        next_target: int,
+        messages: Sequence[tuple[int, bytes]] = (),
+        reset: bool = False,
+    ) -> None:
+        args: list[bytes | str | int] = [
+            "" if self.fence_token is None else str(self.fence_token),
+            next_sender,
+            next_target,
+            "1" if reset else "0",
+            repr(time.time()),
+            len(messages),
+        ]
+        sent: list[str | int] = []
+        for seq, raw in messages:
+            args.append(seq)
+            args.append(raw)
+            cl = order_message_cl_ord_id(raw)
+            if cl is not None:
+                sent.append(cl)
+                sent.append(seq)
+        args.extend(sent)
+        try:
+            await self._save_sent(
+                keys=[self.state_key, self.out_key, self.fence_key, self.sent_key], args=args
+            )
+        except ResponseError as exc:
+            if "FENCED" in str(exc):
+                raise FencedError(str(exc)) from None
+            raise
+        finally:
+            self.round_trips += 1
