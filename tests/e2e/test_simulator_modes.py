@@ -111,3 +111,20 @@ def test_without_heartbeat_check_a_silent_peer_stays_connected(tmp_path: Path) -
         sock.close()
     finally:
         assert sim.stop() == 0, sim.log()
+
+
+def test_day_order_expires_at_the_close_on_a_compressed_clock(tmp_path: Path) -> None:
+    # Monday 2026-11-30, 15:29:50 Tokyo, twice real speed: the close (15:30) is 5 s away
+    sim = SimulatorProcess("--clock", "2026-11-30T15:29:50+09:00x2", workdir=tmp_path).start()
+    try:
+        assert sim.get("/state")["phase"] == "closing_auction"
+        with logged_on_peer(sim, tmp_path / "peer") as peer:
+            peer.new_order("day", "7203", "1", 100, "2800")
+            assert peer.wait_app(lambda f: f.get("11") == "day")["150"] == "0"
+            expired = peer.wait_app(
+                lambda f: f.get("11") == "day" and f.get("150") == "C", timeout=20
+            )
+            assert (expired["39"], expired["151"]) == ("C", "0")
+        assert sim.get("/state")["phase"] == "closed"
+    finally:
+        assert sim.stop() == 0, sim.log()

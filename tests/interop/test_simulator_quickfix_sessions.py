@@ -34,6 +34,11 @@ TargetCompID = "KEEP"
 SenderCompID = "TSE"
 TargetCompID = "SECURE"
 Password = "s3cret"
+
+[[session]]
+SenderCompID = "TSE"
+TargetCompID = "LIMITED"
+max_order_value = "1000000"
 """
 
 
@@ -113,3 +118,23 @@ def test_fault_names_its_session_by_target_comp_id(sim: SimulatorProcess, tmp_pa
         peer.new_order("a", SYMBOL, "1", 100, "2800")
         assert peer.wait_app(lambda f: f.get("11") == "a", start=mark)["150"] == "8"
     assert sim.session_state("COD")["faults"]["reject_next_orders"] == 0
+
+
+def test_order_above_the_sessions_hard_limit_is_rejected(
+    sim: SimulatorProcess, tmp_path: Path
+) -> None:
+    with logged_on_peer(sim, tmp_path, sender="LIMITED") as peer:
+        peer.new_order("big", SYMBOL, "1", 400, "2800")  # 1,120,000 yen > 1,000,000
+        peer.new_order("ok", SYMBOL, "1", 300, "2800")  # 840,000 yen
+        big = peer.wait_app(lambda f: f.get("11") == "big")
+        ok = peer.wait_app(lambda f: f.get("11") == "ok")
+    assert (big["150"], big["103"], big["58"].split(":")[0]) == ("8", "3", "hard_limit_exceeded")
+    assert ok["150"] == "0"
+
+
+def test_hard_limits_of_one_session_do_not_apply_to_another(
+    sim: SimulatorProcess, tmp_path: Path
+) -> None:
+    with logged_on_peer(sim, tmp_path, sender="KEEP") as peer:
+        peer.new_order("big", SYMBOL, "1", 400, "2800")
+        assert peer.wait_app(lambda f: f.get("11") == "big")["150"] == "0"
