@@ -208,14 +208,17 @@ async def test_initiator_backoff_doubles_up_to_the_cap_while_the_peer_is_down():
         await ini.stop(logout=False)
 
 
-async def test_without_persist_messages_a_lost_message_is_gap_filled_not_resent():
+async def test_without_persist_messages_a_resend_request_is_answered_by_gap_fill_only():
     p = await start_pair(exch_kw={"PersistMessages": False})
     try:
         p.exch.faults.drop_next(1)
         p.broker.send(order("n0"))
         p.broker.send(order("n1"))
-        await until(lambda: p.broker_app.ids() == ["n1"], "second report only")
+        # ResendRequest 2..infinity: nothing stored, so 2..3 are gap-filled (n1, held by the
+        # receiver, is superseded by the GapFill, as QuickFIX does)
         await until(lambda: p.exch.core.counters.gap_fills_sent == 1, "a gap fill")
-        assert p.broker.next_target_seq == p.exch.next_sender_seq
+        await until(lambda: p.broker.next_target_seq == p.exch.next_sender_seq, "numbers in step")
+        assert p.broker_app.ids() == [] and p.broker.core.held_count == 0
+        assert p.broker.logged_on
     finally:
         await p.stop()
