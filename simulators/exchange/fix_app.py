@@ -40,6 +40,7 @@ from .model import CancelOrder, CancelReject, Event, ExecutionReport, NewOrder, 
 log = logging.getLogger("ordergate.simulator")
 
 _ORDER_TYPES = frozenset({b"D", b"F", b"G"})
+_APP_TYPES = frozenset({b"D", b"F", b"G", b"H"})
 _LOGGED_ON = State.LOGGED_ON
 
 
@@ -122,25 +123,54 @@ class ExchangeApplication(Application):
                 self.arrivals.record(
                     name, cl.decode(errors="replace"), mt.decode(), dup, self.wall()
                 )
+        if mt not in _APP_TYPES:
+            if mt == b"j":  # the peer rejected something of ours: log it, never answer it
+                log.warning("%s: BusinessMessageReject received: %s", name, fields.get(b"58"))
+            else:
+                self._business_reject(session, fields, mt or b"?")
+            return
         try:
             cmd = fixmap.decode_fields(fields, name)
+            engine = self.engine
+            if type(cmd) is NewOrder:
+                events = engine.new_order(cmd)
+            elif type(cmd) is CancelOrder:
+                events = engine.cancel(cmd)
+            elif type(cmd) is ReplaceOrder:
+                events = engine.replace(cmd)
+            else:
+                events = engine.status(cmd)  # type: ignore[arg-type]
         except fixmap.MappingError as error:
-            self._reject_ids += 1
-            exec_id = f"R{self._reject_ids}"
-            stats.app_rejects_sent += 1
-            self.dispatch([fixmap.reject_report(msg, name, error, exec_id, self.engine.now())])
+            self._app_reject(msg, name, error)
             return
-        engine = self.engine
-        if type(cmd) is NewOrder:
-            events = engine.new_order(cmd)
-        elif type(cmd) is CancelOrder:
-            events = engine.cancel(cmd)
-        elif type(cmd) is ReplaceOrder:
-            events = engine.replace(cmd)
-        else:
-            events = engine.status(cmd)  # type: ignore[arg-type]
+        except Exception:  # a bug must not leave the peer without an answer, nor kill anything
+            log.exception("%s: %s could not be processed", name, mt)
+            self._app_reject(
+                msg,
+                name,
+                fixmap.MappingError("99", "internal_error", "the simulator failed on this message"),
+            )
+            return
         if events:
             self.dispatch(events)
+
+    def _app_reject(self, msg: simplefix.FixMessage, name: str, error: fixmap.MappingError) -> None:
+        self._reject_ids += 1
+        self.stats[name].app_rejects_sent += 1
+        report = fixmap.reject_report(msg, name, error, f"R{self._reject_ids}", self.engine.now())
+        self.dispatch([report])
+
+    def _business_reject(self, session: FixSession, fields: fixmap.Fields, mt: bytes) -> None:
+        """An application message the exchange does not take: BusinessMessageReject(j),
+        BusinessRejectReason(380)=3 (unsupported message type)."""
+        self.stats[session.session_id].app_rejects_sent += 1
+        ref_seq = fields.get(b"34", b"0")
+        body = b"45=%b\x01372=%b\x01380=3\x0158=the exchange does not take MsgType %b\x01" % (
+            ref_seq,
+            mt,
+            mt,
+        )
+        session.send_body(b"j", body)
 
     def on_logon(self, session: FixSession) -> None:
         stats = self.stats[session.session_id]

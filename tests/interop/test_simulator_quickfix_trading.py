@@ -190,3 +190,24 @@ def test_possdup_flagged_new_cl_ord_id_is_processed(
     report(peer, "pd1", "0")
     row = sim.order("pd1")
     assert row is not None and (row["received"], row["poss_dup_received"]) == (1, 1)
+
+
+def test_application_message_the_exchange_does_not_take_gets_business_reject(
+    peer: QuickFixPeer,
+) -> None:
+    peer.send(
+        "8",
+        [
+            (37, "X"),
+            (17, "E1"),
+            (150, "0"),
+            (39, "0"),
+            (55, SYMBOL),
+            (54, "1"),
+            (151, "100"),
+            (14, "0"),
+            (6, "0"),
+        ],
+    )
+    reject = peer.wait_app(lambda f: f.get("35") == "j")
+    assert (reject["372"], reject["380"]) == ("8", "3")
