@@ -20,7 +20,7 @@ from redis import exceptions as rexc
 from gateway import keys
 from gateway.ids import partition_of_order_id
 from gateway.model import OrderStatus, price_scaled, price_str, utc_iso
-from gateway.scripts import Scripts, redis_errors
+from gateway.scripts import Scripts, pipeline, redis_errors
 from gateway.states import OrderEvent
 
 Outcome = Literal[
@@ -144,10 +144,10 @@ class ReportApplier:
             out: list[ApplyResult] = [ApplyResult("unknown_order", None)] * len(reports)
             if not calls:
                 return out
-            pipe = self.redis.pipeline(transaction=False)
-            for _, skeys, args in calls:
-                pipe.execute_command("EVALSHA", script.sha, len(skeys), *skeys, *args)
-            results = await pipe.execute(raise_on_error=False)
+            results = await pipeline(
+                self.redis,
+                [["EVALSHA", script.sha, len(skeys), *skeys, *args] for _, skeys, args in calls],
+            )
             for (i, skeys, args), res in zip(calls, results, strict=True):
                 if isinstance(res, rexc.NoScriptError):
                     res = await script(self.redis, skeys, args)

@@ -94,3 +94,13 @@ async def test_wait_with_a_replica_accepts(own_redis):
         await client.aclose()
     finally:
         replica.stop()
+
+
+async def test_pipeline_returns_error_replies_in_place(redis_client):
+    from gateway.scripts import pipeline
+
+    await redis_client.set("s", "x")
+    replies = await pipeline(redis_client, [["INCR", "n"], ["HGET", "s", "f"], ["INCR", "n"]])
+    assert replies[0] == 1 and replies[2] == 2
+    assert "WRONGTYPE" in str(replies[1])
+    assert await redis_client.ping()  # the connection is still usable afterwards

@@ -1,0 +1,16 @@
+"""The fast RESP packer used for pipelined script calls encodes exactly like redis-py."""
+
+from redis.asyncio.connection import Connection
+
+from gateway.scripts import pack_commands
+
+
+def test_pack_matches_redis_py_for_every_argument_type():
+    args = ["EVALSHA", "abc", 2, "og:{1}:k", "日本", b"\x00\xff", 0, -5, 10**15, "0.5", ""]
+    expected = b"".join(Connection().pack_command(*args))
+    assert pack_commands([args]) == expected
+
+
+def test_pack_concatenates_commands_in_order():
+    a, b = ["PING"], ["ECHO", "x"]
+    assert pack_commands([a, b]) == pack_commands([a]) + pack_commands([b])
