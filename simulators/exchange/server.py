@@ -60,7 +60,9 @@ class Simulator:
     def __init__(self, cfg: SimulatorConfig) -> None:
         self.cfg = cfg
         self.clock = SimClock.parse(cfg.clock)
-        instruments = from_reference_data(cfg.reference_data, on=self.clock.now().date())
+        instruments = from_reference_data(
+            cfg.reference_data, on=self.clock.now().date(), venue=cfg.venue
+        )
         phase = Phase(cfg.phase) if cfg.phase else None
         self.engine = MatchingEngine(instruments, clock=self.clock, venue=cfg.venue, phase=phase)
         for s in cfg.sessions:

@@ -196,6 +196,9 @@ def test_two_venues_run_side_by_side(tmp_path: Path) -> None:
                 b.new_order("x", "7203", "1", 100, "2800")
                 assert a.wait_app(lambda f: f.get("11") == "x")["150"] == "0"
                 assert b.wait_app(lambda f: f.get("11") == "x")["150"] == "0"
+                b.new_order("y", "3656", "1", 100, "500")  # listed on the TSE only
+                refused = b.wait_app(lambda f: f.get("11") == "y")
+                assert refused["58"].startswith("unknown_symbol")
         finally:
             assert pts.stop() == 0, pts.log()
     finally:
