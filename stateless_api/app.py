@@ -11,7 +11,6 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -24,8 +23,14 @@ from starlette.websockets import WebSocket
 from gateway.errors import ErrorCode, OrderError
 
 from . import errors, parsing
-from .auth import AuthError, Principal, TokenVerifier, bearer_token
-from .metrics import Metrics
+from .auth import AuthError, Principal, bearer_token
+from .context import (
+    ApiContext,
+    ApiError,
+    check_body_headers,
+    principal_for,
+    too_large,
+)
 from .openapi import DOCS_HTML, openapi_document
 from .presenters import order_json, symbol_json, tokyo_today, trail_json
 from .stream import sse_response, websocket_session
@@ -33,36 +38,6 @@ from .stream import sse_response, websocket_session
 log = logging.getLogger("ordergate.api")
 
 Handler = Callable[[Request, Principal | None], Awaitable[Response]]
-
-
-@dataclass
-class ApiContext:
-    """What the routes share: the gateway, reference data, token checking, metrics."""
-
-    gateway: Any  # gateway.orders.OrderGateway
-    refdata: Any  # gateway.refdata.ReferenceData
-    verifier: TokenVerifier
-    environment: str = "development"
-    process: str = "api"
-    metrics: Metrics = field(default_factory=Metrics)
-    clock: Callable[[], Any] | None = None
-    ready: bool = False
-    started_at: float = field(default_factory=time.time)
-    # the symbols listing changes only with the trading day (limits, tick tables in force)
-    symbols_cache: tuple[Any, bytes] | None = None
-
-
-class ApiError(Exception):
-    """An HTTP-level refusal (auth, body, media type) with a stable code."""
-
-    def __init__(
-        self, code: str, message: str, field: str | None = None, status: int | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.field = field
-        self.status = status
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -79,21 +54,13 @@ def ctx_of(request: Request | WebSocket) -> ApiContext:
 
 
 async def authenticate(request: Request | WebSocket, scope: str) -> Principal:
-    ctx = ctx_of(request)
-    token = bearer_token(request.headers.get("authorization"))
-    principal = await ctx.verifier.verify(token)
-    if not principal.has_scope(scope):
-        raise ApiError(errors.INSUFFICIENT_SCOPE, f"this call needs the '{scope}' scope")
-    return principal
+    return await principal_for(ctx_of(request), request.headers.get("authorization"), scope)
 
 
 async def read_json(request: Request) -> dict[str, Any]:
     """The JSON object body, within the size limit and of the JSON media type."""
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > parsing.MAX_BODY_BYTES:
-        raise ApiError(errors.BODY_TOO_LARGE, f"body exceeds {parsing.MAX_BODY_BYTES} bytes")
-    if not parsing.is_json_content_type(request.headers.get("content-type")):
-        raise ApiError(errors.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json")
+    check_body_headers(length, request.headers.get("content-type"))
     if length is not None and length.isdigit():
         # the server reads exactly Content-Length bytes: already bounded by the check above
         return parsing.parse_json_object(await request.body())
@@ -102,7 +69,7 @@ async def read_json(request: Request) -> dict[str, Any]:
     async for chunk in request.stream():
         size += len(chunk)
         if size > parsing.MAX_BODY_BYTES:
-            raise ApiError(errors.BODY_TOO_LARGE, f"body exceeds {parsing.MAX_BODY_BYTES} bytes")
+            raise too_large()
         chunks.append(chunk)
     return parsing.parse_json_object(b"".join(chunks))
 
@@ -143,23 +110,6 @@ def endpoint(
 
 
 # --- orders -------------------------------------------------------------------------------
-
-
-@endpoint("submit", "trade")
-async def submit_order(request: Request, principal: Principal | None) -> Response:
-    assert principal is not None
-    body = await read_json(request)
-    order_request = parsing.parse_new_order(body)
-    if order_request.account not in principal.accounts:
-        raise ApiError(
-            errors.FORBIDDEN_ACCOUNT,
-            f"the token does not grant account {order_request.account!r}",
-            "account",
-        )
-    ctx = ctx_of(request)
-    outcome = await ctx.gateway.submit(order_request, process=ctx.process)
-    ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
-    return _json(order_json(outcome.order), 202 if outcome.created else 200)
 
 
 def _order_id(request: Request) -> str:
@@ -384,6 +334,12 @@ async def _internal_error(request: Request, exc: Exception) -> Response:
     return errors.error_response(errors.INTERNAL, "internal error")
 
 
+async def _submit_not_routed(request: Request) -> Response:
+    """``OrderApi`` (see ``build_app``) answers POST /v1/orders before routing; the route lists
+    POST only so that a wrong method's 405 names it."""
+    raise RuntimeError("POST /v1/orders must be served by stateless_api.submit.OrderApi")
+
+
 def by_method(**handlers: Callable[[Request], Awaitable[Response]]) -> Any:
     """One route per path, so a wrong method answers 405 with every allowed method."""
     if "GET" in handlers:
@@ -398,7 +354,8 @@ def by_method(**handlers: Callable[[Request], Awaitable[Response]]) -> Any:
 ROUTES = [
     Route(
         "/v1/orders",
-        by_method(POST=submit_order, GET=list_orders),
+        # POST is served before routing by stateless_api.submit (the hot path)
+        by_method(GET=list_orders, POST=_submit_not_routed),
         methods=["GET", "POST"],
     ),
     Route(
@@ -421,12 +378,15 @@ ROUTES = [
 ]
 
 
-def build_app(ctx: ApiContext, lifespan: Any = None) -> Starlette:
-    """The ASGI app over a prepared context (the server module builds the context)."""
+def build_app(ctx: ApiContext, lifespan: Any = None) -> Any:
+    """The ASGI app over a prepared context (the server module builds the context): the
+    submit hot path in front of the Starlette app."""
+    from .submit import OrderApi
+
     app = Starlette(
         routes=ROUTES,
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error, Exception: _internal_error},
     )
     app.state.ctx = ctx
-    return app
+    return OrderApi(app, ctx)

@@ -22,8 +22,9 @@ from starlette.applications import Starlette
 
 from gateway.errors import OrderError
 
-from .app import ApiContext, build_app
+from .app import build_app
 from .auth import TokenVerifier, check_production_safety
+from .context import ApiContext
 from .settings import ApiSettings, load_settings
 
 log = logging.getLogger("ordergate.api")
@@ -54,7 +55,6 @@ def build_context(
     settings: ApiSettings, redis_url: str, cluster: bool = False
 ) -> tuple[ApiContext, Any]:
     from gateway.orders import OrderGateway
-
     from gateway.refdata import ReferenceData
 
     check_production_safety(settings.environment, settings.auth)
@@ -86,7 +86,7 @@ async def _load_scripts_until_ready(ctx: ApiContext) -> None:
         await asyncio.sleep(READY_RETRY_SECONDS)
 
 
-def create_app(settings: ApiSettings, redis_url: str, cluster: bool = False) -> Starlette:
+def create_app(settings: ApiSettings, redis_url: str, cluster: bool = False) -> Any:
     ctx, redis = build_context(settings, redis_url, cluster)
 
     @asynccontextmanager
@@ -113,7 +113,7 @@ def create_app(settings: ApiSettings, redis_url: str, cluster: bool = False) -> 
     return build_app(ctx, lifespan=lifespan)
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> Any:
     """uvicorn factory: settings from the environment the CLI prepared."""
     settings = load_settings(os.environ.get(ENV_CONFIG) or None)
     redis_url = os.environ.get(ENV_REDIS) or settings.redis_url

@@ -14,6 +14,13 @@ from support.procs import RedisServer, wait_until
 pytestmark = pytest.mark.e2e
 
 
+def _loaded(port: int) -> bool:
+    try:
+        return redis.Redis(port=port).ping()
+    except redis.BusyLoadingError:
+        return False
+
+
 @pytest.fixture
 def own_redis() -> Iterator[RedisServer]:
     server = RedisServer(aof=True).start()
@@ -53,6 +60,7 @@ def test_redis_down_answers_503_and_nothing_is_half_written(own_redis: RedisServ
             assert "Retry-After" in r.headers
             assert c.get("/readyz").status_code == 503
             own_redis.start()  # same port, same AOF directory
+            wait_until(lambda: _loaded(own_redis.port), 15, "Redis loaded its AOF")
             assert redis.Redis(port=own_redis.port).dbsize() == 0
             wait_until(lambda: c.get("/readyz").status_code == 200, 15, "API ready again")
             assert c.post("/v1/orders", json=order_body()).status_code == 202
