@@ -28,8 +28,9 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
 
 @pytest.fixture
 def peer(sim: SimulatorProcess, tmp_path: Path) -> Iterator[QuickFixPeer]:
+    # HeartBtInt 30: no Heartbeat can slip in between a fault and the message it is meant for
     sim.post("/reset", {})
-    with logged_on_peer(sim, tmp_path, heartbeat=1) as p:
+    with logged_on_peer(sim, tmp_path, heartbeat=30) as p:
         yield p
 
 
@@ -151,8 +152,14 @@ def test_refused_logons_are_answered_with_logout_until_the_time_passes(
 
 
 def test_stopped_heartbeats_make_quickfix_test_the_line_and_it_stays_up(
-    sim: SimulatorProcess, peer: QuickFixPeer
+    sim: SimulatorProcess, tmp_path: Path
 ) -> None:
+    sim.post("/reset", {})
+    with logged_on_peer(sim, tmp_path, heartbeat=1) as peer:
+        heartbeats_stop_and_resume(sim, peer)
+
+
+def heartbeats_stop_and_resume(sim: SimulatorProcess, peer: QuickFixPeer) -> None:
     inject(sim, {"fault": "stop_heartbeats"})
     mark = peer.mark()
     peer.wait_for(
