@@ -335,9 +335,6 @@ class Session:
                 self._send_admin(a, b"0", b"", now)
         return a
 
-    def on_garbled(self, now: float) -> None:
-        """A garbled message still proves the line is alive; it changes nothing else."""
-
     # ------------------------------------------------------------------ inbound
 
     def on_message(self, msg: simplefix.FixMessage, raw: bytes, now: float) -> Actions:

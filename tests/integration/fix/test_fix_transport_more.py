@@ -212,3 +212,72 @@ async def test_logged_on_session_logs_out_when_its_window_closes():
         assert p.initiator.connects == 1
     finally:
         await p.stop()
+
+
+async def test_one_acceptor_serves_many_sessions_keyed_by_compids():
+    sessions = {
+        name: FixSession(
+            make_settings("acceptor", TargetCompID=name), store=MemoryStore(), app=Recorder(True)
+        )
+        for name in ("BROKER", "BROKER2")
+    }
+    acceptor = Acceptor(sessions.values(), "127.0.0.1", 0)
+    await acceptor.start()
+    inits, apps = [], {}
+    try:
+        for name in sessions:
+            apps[name] = Recorder()
+            fs = FixSession(make_settings("initiator", SenderCompID=name), app=apps[name])
+            ini = Initiator(fs, "127.0.0.1", acceptor.port)
+            await ini.start()
+            inits.append(ini)
+            await asyncio.wait_for(fs.wait_logged_on(), 10)
+            fs.send(order(f"{name}-1"))
+        await until(lambda: all(len(a.messages) == 1 for a in apps.values()), "one report each")
+        assert apps["BROKER"].ids() == ["BROKER-1"] and apps["BROKER2"].ids() == ["BROKER2-1"]
+        assert sessions["BROKER2"].app.ids() == ["BROKER2-1"]  # type: ignore[attr-defined]
+    finally:
+        for ini in inits:
+            await ini.stop(logout=False)
+        await acceptor.stop()
+
+
+class StateLog(Recorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: list[tuple[str, str]] = []
+
+    def on_state_change(self, session: FixSession, old, new) -> None:  # type: ignore[no-untyped-def]
+        self.states.append((old.value, new.value))
+
+
+async def test_state_changes_are_reported_through_a_logon_and_logout():
+    app = StateLog()
+    exch = FixSession(make_settings("acceptor"), store=MemoryStore())
+    acceptor = Acceptor([exch], "127.0.0.1", 0)
+    await acceptor.start()
+    broker = FixSession(make_settings("initiator"), store=MemoryStore(), app=app)
+    ini = Initiator(broker, "127.0.0.1", acceptor.port)
+    await ini.start()
+    try:
+        await asyncio.wait_for(broker.wait_logged_on(), 10)
+        await ini.stop(logout=True)
+        assert app.states == [
+            ("disconnected", "logon_sent"),
+            ("logon_sent", "logged_on"),
+            ("logged_on", "logout_sent"),
+            ("logout_sent", "disconnected"),
+        ]
+        assert (app.logons, app.logouts) == (1, 1)
+    finally:
+        await acceptor.stop()
+
+
+async def test_operator_reset_while_disconnected_restarts_numbers_and_clears_the_store():
+    store = MemoryStore(next_sender=9, next_target=7)
+    store.messages = {5: b"old"}
+    broker = FixSession(make_settings("initiator"), store=store)
+    await broker.load()
+    await broker.reset_sequence_numbers()
+    assert (store.next_sender, store.next_target, store.messages) == (1, 1, {})
+    assert (broker.next_sender_seq, broker.next_target_seq) == (1, 1)
