@@ -116,3 +116,27 @@ async def test_restart_continues_from_stored_numbers_and_peer_sees_no_reset(redi
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_nothing_reaches_the_wire_when_the_store_refuses_the_write(redis_server):
+    """Persist before send: a fenced (stale) leader's message is never written to the socket."""
+    client = aioredis.Redis.from_url(redis_server.url)
+    await client.flushall()
+    await client.set(keys.fix_fence(SID), 1)
+    try:
+        p = await start_pair(broker_store=RedisStore(client, SID, fence_token=1))
+        try:
+            await client.set(keys.fix_fence(SID), 2)  # another leader took the lease
+            p.broker.send(order("stale"))
+            with pytest.raises(ConnectionError):
+                await p.broker.flushed()
+            await async_wait_until(
+                lambda: _true(p.broker_app.logouts == 1), 10, "the stale leader disconnected"
+            )
+            assert "store_failure" in [k for k, _ in p.broker_app.events]
+            assert p.exch_app.ids() == []
+            assert await client.hlen(keys.fix_out(SID)) == 0
+        finally:
+            await p.stop()
+    finally:
+        await client.aclose()
