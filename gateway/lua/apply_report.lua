@@ -42,6 +42,11 @@ if is_fill then
     trail(KEYS[7], at, 'report_refused', component, process, detail)
     return {'invalid_transition', h.status}
   end
+  if not STATES[h.status .. '|fill'] then  -- done orders take no fills (checked before overfill)
+    detail.refused = 'fill for an order in status ' .. h.status
+    trail(KEYS[7], at, 'report_refused', component, process, detail)
+    return {'invalid_transition', h.status}
+  end
   if cum + last_qty > qty then
     detail.refused = 'overfill'
     detail.last_qty = last_qty
