@@ -23,6 +23,7 @@ class Arrival:
     first_seen: float
     received: int = 0
     poss_dup_received: int = 0
+    rejected: bool = False  # the last answer to it was a reject (ExecType 8 or a 9)
 
 
 class Arrivals:
@@ -70,7 +71,7 @@ def arrival_json(a: Arrival, order: dict[str, Any] | None) -> dict[str, Any]:
         "received": a.received,
         "poss_dup_received": a.poss_dup_received,
         "first_seen": iso(a.first_seen),
-        "status": None,
+        "status": "rejected" if a.rejected else None,
         "cum_qty": 0,
     }
     if order:

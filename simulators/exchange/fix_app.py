@@ -35,13 +35,22 @@ from . import fixmap
 from .arrivals import Arrivals
 from .config import SessionConfig
 from .engine import MatchingEngine
-from .model import CancelOrder, CancelReject, Event, ExecutionReport, NewOrder, ReplaceOrder
+from .model import (
+    CancelOrder,
+    CancelReject,
+    Event,
+    ExecType,
+    ExecutionReport,
+    NewOrder,
+    ReplaceOrder,
+)
 
 log = logging.getLogger("ordergate.simulator")
 
 _ORDER_TYPES = frozenset({b"D", b"F", b"G"})
 _APP_TYPES = frozenset({b"D", b"F", b"G", b"H"})
 _LOGGED_ON = State.LOGGED_ON
+_REJECTED = ExecType.REJECTED
 
 
 @dataclass
@@ -218,6 +227,8 @@ class ExchangeApplication(Application):
                 stats.pending.append(event)
                 continue
             if type(event) is ExecutionReport:
+                if event.exec_type is _REJECTED:
+                    self._mark_rejected(name, event.cl_ord_id)
                 body = encode(event)
                 if not now:
                     now = self.wall()
@@ -226,8 +237,14 @@ class ExchangeApplication(Application):
                 stats.reports_sent += 1
             else:
                 assert isinstance(event, CancelReject)
+                self._mark_rejected(name, event.cl_ord_id)
                 session.send_body(b"9", fixmap.encode_body(fixmap.cancel_reject_body(event)))
                 stats.cancel_rejects_sent += 1
+
+    def _mark_rejected(self, name: str, cl_ord_id: str) -> None:
+        arrival = self.arrivals.get(name, cl_ord_id)
+        if arrival is not None:
+            arrival.rejected = True
 
     def duplicate_last_report(self, name: str) -> int | None:
         """Fault: the last ExecutionReport again with PossDupFlag=Y; its new MsgSeqNum, or None

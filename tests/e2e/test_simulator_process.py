@@ -227,3 +227,13 @@ def test_bad_config_file_exits_2_naming_the_key(tmp_path: Path) -> None:
         timeout=30,
     )
     assert done.returncode == 2 and "HeartBtInt" in done.stderr
+
+
+def test_orders_shows_a_rejected_order_as_rejected(sim: SimulatorProcess, tmp_path: Path) -> None:
+    sim.post("/reset", {})
+    with logged_on_peer(sim, tmp_path) as peer:
+        peer.new_order("bad", "0000", "1", 100, "100")
+        peer.cancel("c", "nope", "7203", "1", 100)
+        peer.wait_app(lambda f: f.get("11") == "c")
+    rows = {r["cl_ord_id"]: r for r in sim.get("/orders")["orders"]}
+    assert rows["bad"]["status"] == rows["c"]["status"] == "rejected"

@@ -27,3 +27,11 @@ def test_arrival_row_carries_engine_status_when_known() -> None:
     row = arrival_json(a, {"status": "filled", "cum_qty": 100})
     assert row["status"] == "filled" and row["cum_qty"] == 100
     assert row["first_seen"] == "1970-01-01T00:00:00.000+00:00"
+
+
+def test_arrival_without_an_order_shows_rejected_when_it_was() -> None:
+    arrivals = Arrivals()
+    a = arrivals.record("S", "c1", "D", False, 0.0)
+    assert arrival_json(a, None)["status"] is None
+    a.rejected = True
+    assert arrival_json(a, None)["status"] == "rejected"
