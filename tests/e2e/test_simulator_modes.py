@@ -128,3 +128,21 @@ def test_day_order_expires_at_the_close_on_a_compressed_clock(tmp_path: Path) ->
         assert sim.get("/state")["phase"] == "closed"
     finally:
         assert sim.stop() == 0, sim.log()
+
+
+def test_sigterm_logs_every_session_out_and_exits_0(tmp_path: Path) -> None:
+    from support.qfix_peer import QuickFixPeer
+
+    sim = SimulatorProcess(workdir=tmp_path).start()
+    peer = QuickFixPeer(sim.port, tmp_path / "peer")
+    try:
+        peer.wait_logon()
+        mark = peer.mark()
+        assert sim.stop() == 0, sim.log()
+        logout = peer.wait_for(
+            lambda e: e["ev"] == "admin_in" and e["msg_type"] == "5", start=mark, what="Logout"
+        )
+        assert logout["fields"]["56"] == "ORDERGATE"
+    finally:
+        peer.stop()
+        sim.stop()
