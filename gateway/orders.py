@@ -24,9 +24,11 @@ from gateway.codec import (
     CancelCommand,
     CodecError,
     NewOrderCommand,
+    OrderUpdate,
     ReplaceCommand,
     decode_event,
     encode_command,
+    encode_event,
 )
 from gateway.config import GatewayConfig
 from gateway.errors import ErrorCode, OrderError
@@ -120,6 +122,23 @@ def _new_order(r: NewOrderRequest, order_id: str, p: int, venue: str, at: str) -
     )
 
 
+_ENTRY = "\x00entry\x00"  # placeholder for the command entry id, which only Redis knows
+
+
+def _step(at: str, step: str, process: str, detail: dict[str, Any]) -> str:
+    """A trail step as the scripts store it (JSON object)."""
+    return json.dumps(
+        {"at": at, "step": step, "component": "api", "process": process, "detail": detail},
+        separators=(",", ":"),
+    )
+
+
+def _split_entry(step_json: str) -> tuple[str, str]:
+    """The step's JSON around the entry id placeholder (the script puts the id between)."""
+    before, after = step_json.rsplit(json.dumps(_ENTRY)[1:-1], 1)
+    return before, after
+
+
 def _not_found() -> OrderError:
     return OrderError(ErrorCode.order_not_found, "no such order", "order_id")
 
@@ -187,6 +206,30 @@ class OrderGateway:
                 venue=v.venue,
                 at=at,
             )
+            cmd_key = keys.cmd_stream(p, v.venue)
+            event = encode_event(
+                OrderUpdate(
+                    order_id=order_id,
+                    account=request.account,
+                    symbol=request.symbol,
+                    side=request.side.value,
+                    status=OrderStatus.pending_new.value,
+                    event="submitted",
+                    quantity=request.quantity,
+                    price=price or None,
+                    cum_qty=0,
+                    leaves_qty=request.quantity,
+                    avg_px="0",
+                    at=at,
+                )
+            )
+            received = _step(
+                at,
+                "received",
+                process,
+                {"client_order_id": request.client_order_id, "venue": v.venue},
+            )
+            enqueued = _step(at, "enqueued", process, {"stream": cmd_key, "entry_id": _ENTRY})
             skeys = [
                 keys.order(p, order_id),
                 keys.idempotency(p, request.account, request.client_order_id),
@@ -194,7 +237,7 @@ class OrderGateway:
                 keys.account_orders(p, request.account),
                 keys.account_open(p, request.account),
                 keys.open_orders(p),
-                keys.cmd_stream(p, v.venue),
+                cmd_key,
                 keys.events(p),
                 keys.trail(p, order_id),
                 keys.halt(p),
@@ -225,6 +268,9 @@ class OrderGateway:
                 request.time_in_force.value,
                 request.when_closed,
                 p,
+                event,
+                received,
+                *_split_entry(enqueued),
             ]
             with redis_errors():
                 res, acked = await self.batcher.call(self.scripts.submit, skeys, args)

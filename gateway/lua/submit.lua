@@ -6,6 +6,9 @@
 --       11 max_daily_buy  12 rate (orders/s)  13 burst  14 trading day  15 command (msgpack)
 --       16 at  17 process  18 events maxlen  19 client_order_id  20 symbol  21 type
 --       22 price ('' for market)  23 time_in_force  24 when_closed  25 partition
+--       26 the 'submitted' event (msgpack)  27 the 'received' trail step (JSON)
+--       28, 29 the 'enqueued' trail step (JSON) before and after its command entry id
+-- (events and trail steps are encoded by the caller: Redis is the shared, single-threaded part)
 -- Returns {'ok', command entry id} | {'dup', existing order id} | {'err', code, retry_after_ms}
 local existing = redis.call('GET', KEYS[2])
 if existing then
@@ -61,11 +64,6 @@ redis.call('HSET', KEYS[3], 'open_orders', int(open + 1), 'buy_day', day,
 redis.call('ZADD', KEYS[4], 0, order_id)
 redis.call('ZADD', KEYS[5], 0, order_id)
 redis.call('ZADD', KEYS[6], 0, order_id)
-redis.call('RPUSH', KEYS[9],
-  step(at, 'received', 'api', process, {client_order_id = ARGV[19], venue = venue}),
-  step(at, 'enqueued', 'api', process, {stream = KEYS[7], entry_id = entry}))
-local h = {order_id = order_id, account = account, symbol = ARGV[20], side = side,
-  status = 'pending_new', quantity = qty_text, cum_qty = '0', leaves_qty = qty_text,
-  notional = '0', price = ARGV[22]}
-emit(KEYS[8], maxlen, h, 'submitted', at, nil)
+redis.call('RPUSH', KEYS[9], ARGV[27], ARGV[28] .. entry .. ARGV[29])
+redis.call('XADD', KEYS[8], 'MAXLEN', '~', maxlen, '*', 'm', ARGV[26])
 return {'ok', entry}
