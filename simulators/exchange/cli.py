@@ -20,7 +20,9 @@ PHASES = ("pre_open", "continuous", "lunch", "closing_auction", "closed")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     # defaults are None so that only flags really given override the config file
-    parser.add_argument("--venue", help="venue name: TSE, or a PTS (default TSE)")
+    parser.add_argument(
+        "--venue", help="venue code from gateway/data/venues.json: TSE, JNX (default TSE)"
+    )
     parser.add_argument("--host", help="FIX listen address (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help="FIX listen port (default 9878)")
     parser.add_argument("--sender-comp-id", help="our SenderCompID (default: the venue)")
