@@ -594,6 +594,7 @@ class OrderGateway:
         )
         pos = await self._start_positions(parts, last_event_id)
         cluster = isinstance(self.redis, RedisCluster)
+        part_of = {keys.events(p): p for p in parts}
         while True:
             with redis_errors():
                 if cluster:  # one slot per XREAD: a blocking read per partition
@@ -614,7 +615,7 @@ class OrderGateway:
                         or []
                     )
             for stream, entries in rows:
-                p = int(_s(stream).split("{", 1)[1].split("}", 1)[0])
+                p = part_of[_s(stream)]
                 for entry_id, f in entries:
                     pos[p] = _s(entry_id)
                     data = f.get(FIELD.encode(), f.get(FIELD))
