@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simulators.exchange.faults import PARAMS, FaultError, FaultKind, FaultLog, parse_fault
 
@@ -82,3 +84,33 @@ def test_fault_log_keeps_the_newest_records_within_its_limit() -> None:
     for i in range(5):
         log.add(parse_fault({"fault": "skip_seq", "count": i + 1}), ["s"], "applied", at=float(i))
     assert [r["params"]["count"] for r in log.to_json()] == [3, 4, 5]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        json_values,
+        st.dictionaries(
+            st.sampled_from(["fault", "session", "count", "ms", "seconds", "x"]),
+            json_values | st.sampled_from([k.value for k in FaultKind]),
+            max_size=4,
+        ),
+    )
+)
+def test_any_json_body_parses_or_raises_fault_error(body: object) -> None:
+    try:
+        fault = parse_fault(body)
+    except FaultError as exc:
+        assert str(exc)
+        return
+    assert fault.kind in FaultKind
+    assert all(isinstance(v, int) and not isinstance(v, bool) for v in fault.params.values())

@@ -7,7 +7,10 @@ from decimal import Decimal
 
 import pytest
 import simplefix
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from simulators.exchange import fixmap
 from simulators.exchange.fixmap import (
     MappingError,
     cancel_reject_body,
@@ -277,3 +280,80 @@ def test_refused_replace_is_answered_with_cancel_reject_for_replace() -> None:
 def test_fast_execution_report_encoding_equals_the_reference(changes: dict[str, object]) -> None:
     er = report(**changes)
     assert execution_report_bytes(er) == encode_body(execution_report_body(er))
+
+
+# --- properties ----------------------------------------------------------------------------
+
+
+_values = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "0",
+            "1",
+            "2",
+            "3",
+            "4",
+            "7",
+            "9",
+            "100",
+            "0100",
+            "2850",
+            "2850.5",
+            "-1",
+            "1e3",
+            "NaN",
+            "Infinity",
+            "1.5",
+            "7203",
+            "ü",
+            " 1",
+        ]
+    ),
+    st.text(max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from([1, 11, 38, 40, 43, 44, 54, 55, 59]), _values, max_size=9),
+)
+def test_any_new_order_fields_decode_or_raise_mapping_error(values: dict[int, str]) -> None:
+    msg = message(
+        "D", *[(t, v) for t, v in values.items() if t != 43], poss_dup=values.get(43) == "Y"
+    )
+    try:
+        cmd = decode(msg, "S")
+    except MappingError:
+        return
+    assert isinstance(cmd, NewOrder) and cmd.quantity > 0
+    assert cmd.price is None or (cmd.price.is_finite() and cmd.price > 0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    qty=st.integers(min_value=1, max_value=10**7),
+    price=st.decimals(min_value=Decimal("0.1"), max_value=Decimal("99999999"), places=1),
+    side=st.sampled_from(["1", "2"]),
+    ord_type=st.sampled_from(["1", "2"]),
+    tif=st.sampled_from(["0", "2", "3", "4", "7"]),
+    poss_dup=st.booleans(),
+)
+def test_fast_and_careful_new_order_decoding_agree(
+    qty: int, price: Decimal, side: str, ord_type: str, tif: str, poss_dup: bool
+) -> None:
+    msg = message(
+        "D",
+        (11, "c"),
+        (1, "A"),
+        (55, "7203"),
+        (54, side),
+        (38, str(qty)),
+        (40, ord_type),
+        (44, str(price)),
+        (59, tif),
+        poss_dup=poss_dup,
+    )
+    fields = fixmap.fields_of(msg)
+    assert fixmap._fast_new_order(fields, "S") is not None
+    assert fixmap.decode_fields(fields, "S") == fixmap.decode_fields(fields, "S", fast=False)
