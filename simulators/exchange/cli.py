@@ -60,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--book", help='JSON book to load at start and after a reset: {"books": {"7203": ...}}'
     )
     parser.add_argument("--reference-data", help="reference data file (default: the gateway's)")
+    parser.add_argument(
+        "--message-log",
+        help="directory for every session's FIX message log (QuickFIX FileLogPath)",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
 
 
@@ -97,6 +101,8 @@ def build_config(args: argparse.Namespace) -> SimulatorConfig:
     flags: dict[str, object] = {}
     if getattr(args, "reset_on_logon", None):
         flags["ResetOnLogon"] = True
+    if getattr(args, "message_log", None):
+        flags["FileLogPath"] = args.message_log
     cancel = bool(getattr(args, "cancel_on_disconnect", None))
     check = bool(getattr(args, "heartbeat_check", None))
     sessions = [

@@ -131,6 +131,8 @@ class Simulator:
                 await self._ticker
         await self.acceptor.stop(logout=True)
         await self.control.stop()
+        for fs in self.sessions.values():
+            fs.msglog.close()  # flush the message logs (FileLogPath / --message-log)
 
     async def _tick(self) -> None:
         while True:

@@ -146,3 +146,19 @@ def test_sigterm_logs_every_session_out_and_exits_0(tmp_path: Path) -> None:
     finally:
         peer.stop()
         sim.stop()
+
+
+def test_message_log_has_every_message_in_and_out(tmp_path: Path) -> None:
+    logs = tmp_path / "fixlogs"
+    sim = SimulatorProcess("--phase", "continuous", "--message-log", str(logs), workdir=tmp_path)
+    sim.start()
+    try:
+        with logged_on_peer(sim, tmp_path / "peer") as peer:
+            peer.new_order("logged", "7203", "1", 100, "2800")
+            peer.wait_app(lambda f: f.get("11") == "logged")
+    finally:
+        assert sim.stop() == 0, sim.log()
+    (log,) = logs.glob("*.messages.log")
+    lines = log.read_bytes().splitlines()
+    assert any(b" IN " in x and b"\x0135=D\x01" in x and b"11=logged" in x for x in lines)
+    assert any(b" OUT " in x and b"\x0135=8\x01" in x and b"11=logged" in x for x in lines)
