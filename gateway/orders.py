@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
+from redis import exceptions as rexc
 from redis.asyncio.cluster import RedisCluster
 
 from gateway import keys
@@ -45,7 +46,7 @@ from gateway.model import (
 )
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
-from gateway.scripts import Batcher, Scripts, redis_errors
+from gateway.scripts import Batcher, Scripts, pipeline, redis_errors
 from gateway.validation import TOKYO, validate_new_order, validate_replace
 
 Clock = Callable[[], datetime]
@@ -421,10 +422,18 @@ class OrderGateway:
     ) -> Order:
         """Ask the venue to cancel: pending_cancel now, the connector sends it."""
         order = await self.get(order_id, accounts=accounts)
+        skeys, args = self._cancel_call(order, process)
+        with redis_errors():
+            res = await self.scripts.cancel(self.redis, skeys, args)
+        if _s(res[0]) == "err":
+            raise _script_error(_s(res[1]))
+        return Order.from_redis(_flat_to_dict(res[1:]))
+
+    def _cancel_call(self, order: Order, process: str) -> tuple[list[str], list[Any]]:
         p = order.partition
         at = utc_iso(self.clock())
         cmd = CancelCommand(
-            order_id=order_id,
+            order_id=order.order_id,
             account=order.account,
             symbol=order.symbol,
             side=order.side.value,
@@ -433,18 +442,12 @@ class OrderGateway:
             at=at,
         )
         skeys = [
-            keys.order(p, order_id),
+            keys.order(p, order.order_id),
             keys.cmd_stream(p, order.venue),
             keys.events(p),
-            keys.trail(p, order_id),
+            keys.trail(p, order.order_id),
         ]
-        with redis_errors():
-            res = await self.scripts.cancel(
-                self.redis, skeys, [encode_command(cmd), at, process, self.config.events_maxlen]
-            )
-        if _s(res[0]) == "err":
-            raise _script_error(_s(res[1]))
-        return Order.from_redis(_flat_to_dict(res[1:]))
+        return skeys, [encode_command(cmd), at, process, self.config.events_maxlen]
 
     async def replace(
         self,
@@ -540,22 +543,38 @@ class OrderGateway:
         if not cancel_open:
             return 0
         canceled = 0
-        for p in parts:
-            with redis_errors():
-                ids = await self.redis.zrange(keys.open_orders(p), 0, -1)
-            for oid in ids:
-                try:
-                    order = await self.get(_s(oid), accounts=None)
-                    if scope == "account" and order.account != target:
-                        continue
-                    if scope == "venue" and order.venue != target:
-                        continue
-                    await self.cancel(order.order_id, accounts=None, process=process)
-                    canceled += 1
-                except OrderError as exc:
-                    if exc.code is ErrorCode.redis_unavailable:
-                        raise
-                    # already done, already pending cancel, or a replace in flight: skip
+        script = self.scripts.cancel
+        with redis_errors():
+            for p in parts:
+                ids = [_s(x) for x in await self.redis.zrange(keys.open_orders(p), 0, -1)]
+                for i in range(0, len(ids), 500):  # pipelined: a kill switch must be quick
+                    chunk = ids[i : i + 500]
+                    raws = await pipeline(
+                        self.redis, [["HGETALL", keys.order(p, o)] for o in chunk]
+                    )
+                    calls = []
+                    for raw in raws:
+                        if isinstance(raw, Exception) or not raw:
+                            continue
+                        order = Order.from_redis(
+                            raw if isinstance(raw, dict) else _flat_to_dict(raw)
+                        )
+                        if scope == "account" and order.account != target:
+                            continue
+                        if scope == "venue" and order.venue != target:
+                            continue
+                        calls.append(self._cancel_call(order, process))
+                    results = await pipeline(
+                        self.redis,
+                        [["EVALSHA", script.sha, len(k), *k, *a] for k, a in calls],
+                    )
+                    for (k, a), res in zip(calls, results, strict=True):
+                        if isinstance(res, rexc.NoScriptError):
+                            res = await script(self.redis, k, a)
+                        elif isinstance(res, Exception):
+                            raise res
+                        # 'err': already done, a replace in flight; 'same': already canceling
+                        canceled += _s(res[0]) == "ok"
         return canceled
 
     async def resume(self, scope: HaltScope, target: str | None = None) -> None:

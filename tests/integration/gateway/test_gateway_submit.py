@@ -231,3 +231,27 @@ async def test_submits_pipelined_together_each_get_their_own_outcome(gw_with, re
     assert len(created) == 5 and all(r.created for r in created)
     assert [r.code for r in refused] == [ErrorCode.risk_max_open_orders] * 5
     assert len(await commands(redis)) == 5
+
+
+async def test_halt_all_with_cancel_open_cancels_every_open_order_once(gw, applier, redis):
+    from gateway.reports import ExecReport
+    from gateway.states import OrderEvent
+
+    ids = [
+        (await gw.submit(order(account=f"K{i % 10}", client_order_id=f"k{i}"), process="w1")).order
+        for i in range(30)
+    ]
+    for o in ids[:5]:
+        await applier.apply(ExecReport(o.order_id, OrderEvent.rejected, f"r{o.order_id}"))
+    assert await gw.halt("all", cancel_open=True) == 25
+    statuses = [(await gw.get(o.order_id, accounts=None)).status for o in ids]
+    assert statuses == [OrderStatus.rejected] * 5 + [OrderStatus.pending_cancel] * 25
+    assert await gw.halt("all", cancel_open=True) == 0  # already canceling: nothing new
+
+
+async def test_halt_venue_with_cancel_open_leaves_other_venues(gw):
+    tse = (await gw.submit(order(client_order_id="t"), process="w1")).order
+    jnx = (await gw.submit(order(client_order_id="j", venue="JNX"), process="w1")).order
+    assert await gw.halt("venue", "JNX", cancel_open=True) == 1
+    assert (await gw.get(jnx.order_id, accounts=None)).status is OrderStatus.pending_cancel
+    assert (await gw.get(tse.order_id, accounts=None)).status is OrderStatus.pending_new
