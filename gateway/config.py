@@ -25,6 +25,10 @@ Top-level tables owned by other components (``api``, ``connector``, ``simulator`
 ``aws``) are kept as-is in ``extra``. Environment variables: ``OG_CONFIG`` (file path),
 ``OG_ENVIRONMENT``, ``OG_PARTITIONS``, ``OG_REDIS_URL``, ``OG_REDIS_CLUSTER``,
 ``OG_WAIT_REPLICAS``, ``OG_WAIT_TIMEOUT_MS``, ``OG_JWT_SECRET``.
+
+``redis.url`` and ``jwt.secret`` (file or environment) may be references, resolved at load:
+``env:NAME``, ``file:/path``, ``ssm:/ordergate/{environment}/redis_url``,
+``secretsmanager:ordergate/{environment}/jwt#secret`` (see ``gateway/references.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from typing import Any
 
 from gateway.ids import MAX_PARTITIONS
 from gateway.model import MAX_EXACT_YEN
+from gateway.references import UnresolvedReference, resolve
 
 DEV_JWT_SECRET = "ordergate-development-secret-do-not-use-in-production"
 OTHER_SECTIONS = frozenset({"api", "connector", "simulator", "archive", "aws", "loadgen"})
@@ -148,6 +153,16 @@ def _bool(where: str, value: Any) -> bool:
     return value
 
 
+def _resolved(where: str, value: str, env: Mapping[str, str], environment: str) -> str:
+    try:
+        out = resolve(value, env, environment)
+    except UnresolvedReference as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    if not out:
+        raise ConfigError(f"{where}: {value} resolved to an empty value")
+    return out
+
+
 def _str(where: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: must be a non-empty string, got {value!r}")
@@ -244,6 +259,13 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> 
     if "OG_JWT_SECRET" in env:
         base = cfg.get("jwt", JwtSettings())
         cfg["jwt"] = replace(base, secret=_str("OG_JWT_SECRET", env["OG_JWT_SECRET"]))
+    # values given by reference (env:, file:, ssm:, secretsmanager:) resolved once, here
+    environment = cfg.get("environment", "development")
+    if "redis_url" in cfg:
+        cfg["redis_url"] = _resolved("redis.url", cfg["redis_url"], env, environment)
+    if "jwt" in cfg:
+        j = cfg["jwt"]
+        cfg["jwt"] = replace(j, secret=_resolved("jwt.secret", j.secret, env, environment))
     config = GatewayConfig(**cfg)
     if config.redis_cluster and config.wait_replicas:
         raise ConfigError("redis.wait_replicas: not supported with redis.cluster (use AOF)")

@@ -140,3 +140,24 @@ def test_production_refuses_the_development_secret():
 def test_unreadable_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="cannot read"):
         GatewayConfig.load(tmp_path / "missing.toml", env={})
+
+
+def test_secret_by_environment_reference():
+    c = from_dict({"jwt": {"secret": "env:MY_SECRET"}}, {"MY_SECRET": "s3cret"})
+    assert c.jwt.secret == "s3cret"
+
+
+def test_redis_url_by_file_reference(tmp_path):
+    f = tmp_path / "url"
+    f.write_text("redis://cache:6379/0\n")
+    assert from_dict({"redis": {"url": f"file:{f}"}}).redis_url == "redis://cache:6379/0"
+
+
+def test_unset_reference_names_the_setting():
+    with pytest.raises(ConfigError, match=r"jwt\.secret: environment variable NOPE is not set"):
+        from_dict({"jwt": {"secret": "env:NOPE"}}, {})
+
+
+def test_environment_variable_may_hold_a_reference():
+    c = from_dict({}, {"OG_JWT_SECRET": "env:REAL", "REAL": "x" * 40})
+    assert c.jwt.secret == "x" * 40

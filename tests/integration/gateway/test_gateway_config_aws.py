@@ -1,0 +1,67 @@
+"""Config values by reference from AWS SSM and Secrets Manager, against a real moto server."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from support.procs import free_port, port_open, wait_until
+
+from gateway.config import ConfigError, from_dict
+from gateway.references import _aws_client
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def aws_env():
+    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    port = free_port()
+    proc = subprocess.Popen(
+        [exe, "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: port_open(port), 30, "moto server")
+        yield {
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "ap-northeast-1",
+        }
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_redis_url_from_ssm_by_logical_name(aws_env):
+    _aws_client("ssm", aws_env).put_parameter(
+        Name="/ordergate/staging/redis_url", Value="redis://staging:6379/0", Type="SecureString"
+    )
+    c = from_dict(
+        {"environment": "staging", "redis": {"url": "ssm:/ordergate/{environment}/redis_url"}},
+        aws_env,
+    )
+    assert c.redis_url == "redis://staging:6379/0"
+
+
+def test_jwt_secret_field_from_secrets_manager(aws_env):
+    _aws_client("secretsmanager", aws_env).create_secret(
+        Name="ordergate/production/jwt", SecretString=json.dumps({"secret": "p" * 48})
+    )
+    c = from_dict(
+        {
+            "environment": "production",
+            "jwt": {"secret": "secretsmanager:ordergate/{environment}/jwt#secret"},
+        },
+        aws_env,
+    )
+    assert c.jwt.secret == "p" * 48
+
+
+def test_missing_parameter_is_a_config_error_naming_the_setting(aws_env):
+    with pytest.raises(ConfigError, match=r"redis\.url: ssm:/nope.*ParameterNotFound"):
+        from_dict({"redis": {"url": "ssm:/nope"}}, aws_env)
