@@ -145,6 +145,7 @@ class Connector(Application):
         self._logons = 0
         self._logon_event = asyncio.Event()
         self._halt_fields = [f"venue:{cfg.venue}", "all"]
+        self._left_pending = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -255,10 +256,17 @@ class Connector(Application):
             gen = self._logons
             if self.cfg.reconcile:
                 await self._reconcile(session)
-            await self._drain_pending(session, consumer)
+            self._left_pending = True
             while session.logged_on and self._logons == gen:
                 if not self.lease.valid():
-                    raise _TermEnded("lease no longer valid")
+                    await asyncio.sleep(0.05)  # the renewal loop decides; send nothing now
+                    continue
+                if self._left_pending:
+                    # entries read but not sent (line dropped, lease in doubt mid-batch) stay
+                    # pending: reclaim them before anything newer, in order
+                    self._left_pending = False
+                    await self._drain_pending(session, consumer)
+                    continue
                 resp = await self.redis.xreadgroup(
                     self.cfg.group,
                     consumer,
@@ -272,7 +280,8 @@ class Connector(Application):
                         for stream, entries in resp
                         for eid, fields in entries
                     ]
-                    await self._process(session, batch, recovered=False)
+                    for lo in range(0, len(batch), self.cfg.batch):
+                        await self._process(session, batch[lo : lo + self.cfg.batch], False)
 
     async def _drain_pending(self, session: FixSession, consumer: str) -> None:
         """Reclaim every pending entry (a crashed leader's, or ours from a broken batch) and
@@ -392,11 +401,13 @@ class Connector(Application):
                     )
                 continue
             if not self.lease.valid():
+                self._left_pending = True
                 break  # stop sending at once; the rest stays pending
             await self.throttle.acquire()
             try:
                 seq = session.send_body(out.msg_type, out.body)
             except NotLoggedOn:
+                self._left_pending = True
                 break  # the rest stays pending: reclaimed after the next logon
             sent.append((it, seq, out.msg_type))
         if sent:
@@ -555,6 +566,11 @@ class Connector(Application):
 
     def on_state_change(self, session: FixSession, old: State, new: State) -> None:
         log.info("%s: %s -> %s", self.session_id, old.value, new.value)
+        asyncio.get_running_loop().create_task(self._publish_quietly(session))
+
+    async def _publish_quietly(self, session: FixSession) -> None:
+        with contextlib.suppress(Exception):
+            await self._publish(session)
 
     # ------------------------------------------------------------------ reconciliation
 

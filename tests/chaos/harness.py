@@ -263,3 +263,29 @@ async def wait_leader_logged_on(stack: Stack, since: float, timeout: float = 20.
 
     await async_wait_until(lambda: asyncio.to_thread(up), timeout, "a connector to log on")
     return time.monotonic() - since
+
+
+async def diagnose(stack: Stack, ids: list[str], venue: dict[str, dict[str, Any]]) -> str:
+    """What became of orders the venue never saw: written ahead or not, still pending."""
+    client = stack.client()
+    try:
+        lost = [oid for oid in ids if oid not in venue]
+        sent = await client.hmget(keys.fix_sent(SESSION), lost[:2000]) if lost else []
+        recorded = sum(1 for s in sent if s is not None)
+        pending = lag = 0
+        for p in range(16):
+            name = keys.cmd_stream(p, "TSE")
+            if await client.exists(name):
+                for g in await client.xinfo_groups(name):
+                    pending += int(g.get("pending", 0))
+                    lag += int(g.get("lag") or 0)
+        seqs = [int(s) for s in sent if s is not None]
+        state = await client.hgetall(keys.fix_state(SESSION))
+        status = await client.hgetall(keys.fix_status(SESSION))
+        return (
+            f"lost={len(lost)} recorded_as_sent={recorded} seq_range="
+            f"{(min(seqs), max(seqs)) if seqs else None} stream_pending={pending} lag={lag} "
+            f"state={state} status={status}"
+        )
+    finally:
+        await client.aclose()

@@ -15,6 +15,7 @@ from harness import (
     assert_exactly_once,
     check_exactly_once,
     converged,
+    diagnose,
     session_seqs,
     size,
     submit,
@@ -50,6 +51,9 @@ async def test_sigkilled_connector_restarts_lose_and_duplicate_nothing(tmp_path:
         fig.extra["next_out_seq"] = seqs[-1][0]
         check_exactly_once(ids, ours, venue, fig)
         fig.show("SIGKILL x5 + restart")
+        if fig.lost:
+            print(await diagnose(stack, ids, venue))
+            print(stack.logs())
         assert_exactly_once(fig)
         assert [s[0] for s in seqs] == sorted(s[0] for s in seqs), f"outbound seq went back: {seqs}"
         assert seqs[-1][0] > n, "outbound sequence numbers were reset"

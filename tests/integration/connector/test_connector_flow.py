@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from conftest import VenueHandle, connector_config
+from support.fix_venue import VenueHandle, connector_config
 from support.gateway_orders import REFDATA, Clock, order
 from support.procs import async_wait_until
 
