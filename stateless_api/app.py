@@ -27,6 +27,7 @@ from .auth import AuthError, Principal, bearer_token
 from .context import (
     ApiContext,
     ApiError,
+    check_account,
     check_body_headers,
     principal_for,
     too_large,
@@ -157,12 +158,7 @@ async def replace_order(request: Request, principal: Principal | None) -> Respon
 async def list_orders(request: Request, principal: Principal | None) -> Response:
     assert principal is not None
     query = parsing.parse_list_query(dict(request.query_params))
-    if query.account not in principal.accounts:
-        raise ApiError(
-            errors.FORBIDDEN_ACCOUNT,
-            f"the token does not grant account {query.account!r}",
-            "account",
-        )
+    check_account(principal, query.account)
     orders, next_cursor = await ctx_of(request).gateway.list_orders(
         query.account, query.status, query.limit, query.cursor
     )
@@ -221,10 +217,7 @@ async def stream(request: Request, principal: Principal | None) -> Response:
 def _stream_accounts(principal: Principal, wanted: str | None) -> set[str]:
     if wanted is None or wanted == "":
         return set(principal.accounts)
-    if wanted not in principal.accounts:
-        raise ApiError(
-            errors.FORBIDDEN_ACCOUNT, f"the token does not grant account {wanted!r}", "account"
-        )
+    check_account(principal, wanted)
     return {wanted}
 
 
