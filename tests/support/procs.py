@@ -51,6 +51,16 @@ async def async_wait_until(
         delay = min(delay * 2, 0.1)
 
 
+def redis_ready(port: int, host: str = "127.0.0.1") -> bool:
+    """True once the server answers PING with PONG (not merely accepts, nor still loading)."""
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as s:
+            s.sendall(b"PING\r\n")
+            return s.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.2):
@@ -101,7 +111,7 @@ class RedisServer:
             args += ["--appendonly", "no"]
         args += self.extra
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_until(lambda: port_open(self.port), 10, f"redis-server on port {self.port}")
+        wait_until(lambda: redis_ready(self.port), 20, f"redis-server ready on port {self.port}")
         return self
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
