@@ -202,3 +202,17 @@ async def test_events_resume_after_the_last_event_id(gw, applier):
         "2500",
         "2500",
     )
+
+
+async def test_events_across_partitions_arrive_and_resume(gw, applier):
+    # A1 and B2 live in different partitions (1 and 8 of 16)
+    start = f"{partition_of('A1', 16)}:0-0,{partition_of('B2', 16)}:0-0"
+    a = (await gw.submit(order(), process="w1")).order.order_id
+    b = (await gw.submit(order(account="B2"), process="w1")).order.order_id
+    got = await asyncio.wait_for(_take(gw.events({"A1", "B2"}, start, block_ms=100), 2), 10)
+    assert sorted(e["order_id"] for _, e in got) == sorted([a, b])
+    await applier.apply(ExecReport(b, OrderEvent.accepted, "ack-b"))
+    resumed = await asyncio.wait_for(
+        _take(gw.events({"A1", "B2"}, got[-1][0], block_ms=100), 1), 10
+    )
+    assert [(e["order_id"], e["status"]) for _, e in resumed] == [(b, "new")]
