@@ -61,14 +61,18 @@ class Stack:
     procs: list[ConnectorProcess] = field(default_factory=list)
     fix_port: int = 0  # where connectors connect (the simulator, or a proxy in front of it)
 
-    def start(self) -> Stack:
+    def start(self, connectors: bool = True) -> Stack:
         self.redis.start()
         self.sim = SimulatorProcess("--phase", "continuous", *self.sim_args).start()
         self.api = ApiProcess(self.redis.url).start()
         self.fix_port = self.fix_port or self.sim.port
+        if connectors:
+            self.start_connectors()
+        return self
+
+    def start_connectors(self) -> None:
         for _ in range(self.connectors):
             self.procs.append(self.new_connector())
-        return self
 
     def new_connector(self) -> ConnectorProcess:
         return ConnectorProcess(
