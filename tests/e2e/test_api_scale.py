@@ -1,15 +1,18 @@
 """Scale-out: 4 API processes take the same 5,000 orders at once, with client retries.
 
-Every order is sent through each of the four processes (four clients racing), and the clients
+Every order is sent by four clients racing, each starting on its own API process. The clients
 use short timeouts so requests are abandoned mid-flight (the connection is closed under the
-server) and retried, as a real trading app on a bad network would. Afterwards exactly 5,000
-orders and exactly 5,000 command entries exist: none lost, none twice.
+server) and retried, as a real trading app on a bad network would; and a third of the way
+through one API process is killed (SIGKILL), so its requests in flight die with the connection
+and its client carries on through the others. Afterwards exactly 5,000 orders and exactly 5,000
+command entries exist: none lost, none twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import signal
 from collections.abc import Iterator
 from typing import Any
 
@@ -39,56 +42,65 @@ def _orders() -> list[dict[str, Any]]:
     ]
 
 
-async def _send_until_answered(
-    session: aiohttp.ClientSession,
-    body: dict[str, Any],
-    rng: random.Random,
-    stats: dict[str, int],
-) -> tuple[int, str]:
-    """POST until the API gives an answer; abandon some first attempts mid-flight."""
-    attempt = 0
-    while True:
-        attempt += 1
-        # ~10% of first attempts get a timeout short enough to abandon the request in flight
-        short = attempt == 1 and rng.random() < 0.1
-        timeout = aiohttp.ClientTimeout(total=rng.choice([0.001, 0.003]) if short else 30)
-        try:
-            async with session.post("/v1/orders", json=body, timeout=timeout) as r:
-                status = r.status
-                answer = await r.json(content_type=None)
-        except (TimeoutError, aiohttp.ClientError):
-            stats["retries"] += 1
-            continue
-        if status == 503:
-            stats["retries"] += 1
-            await asyncio.sleep(0.01)
-            continue
-        assert status in (200, 202), answer
-        return status, answer["order_id"]
+class _Lane:
+    """One client: its own API process first, the next one whenever a request fails."""
+
+    def __init__(self, urls: list[str], first: int, seed: int) -> None:
+        self.urls = urls
+        self.current = first
+        self.rng = random.Random(seed)
+        self.stats = {"retries": 0, "202": 0, "200": 0}
+        self.ids: dict[str, str] = {}
+
+    async def send_until_answered(
+        self, session: aiohttp.ClientSession, body: dict[str, Any]
+    ) -> tuple[int, str]:
+        attempt = 0
+        while True:
+            attempt += 1
+            # ~10% of first attempts get a timeout short enough to abandon them in flight
+            short = attempt == 1 and self.rng.random() < 0.1
+            timeout = aiohttp.ClientTimeout(total=self.rng.choice([0.001, 0.003]) if short else 30)
+            url = self.urls[self.current]
+            try:
+                async with session.post(f"{url}/v1/orders", json=body, timeout=timeout) as r:
+                    status = r.status
+                    answer = await r.json(content_type=None)
+            except (TimeoutError, aiohttp.ClientError):
+                self.stats["retries"] += 1
+                if not short:  # a real failure (the process died): go to the next process
+                    self.current = (self.current + 1) % len(self.urls)
+                continue
+            if status == 503:
+                self.stats["retries"] += 1
+                await asyncio.sleep(0.01)
+                continue
+            assert status in (200, 202), answer
+            return status, answer["order_id"]
+
+    async def run(self, orders: list[dict[str, Any]], progress: list[int]) -> None:
+        todo = orders[:]
+        self.rng.shuffle(todo)
+        connector = aiohttp.TCPConnector(limit=CONCURRENCY_PER_CLIENT)
+        headers = bearer(tuple(ACCOUNTS))
+        async with aiohttp.ClientSession(headers=headers, connector=connector) as session:
+
+            async def worker() -> None:
+                while todo:
+                    body = todo.pop()
+                    status, order_id = await self.send_until_answered(session, body)
+                    self.stats[str(status)] += 1
+                    self.ids[body["client_order_id"]] = order_id
+                    progress[0] += 1
+
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY_PER_CLIENT)))
 
 
-async def _client_run(
-    url: str, orders: list[dict[str, Any]], seed: int
-) -> tuple[dict[str, str], dict[str, int]]:
-    rng = random.Random(seed)
-    todo = orders[:]
-    rng.shuffle(todo)
-    stats = {"retries": 0, "202": 0, "200": 0}
-    ids: dict[str, str] = {}
-    connector = aiohttp.TCPConnector(limit=CONCURRENCY_PER_CLIENT)
-    async with aiohttp.ClientSession(
-        url, headers=bearer(tuple(ACCOUNTS)), connector=connector
-    ) as session:
+def _at_least(progress: list[int], n: int) -> Any:
+    async def reached() -> bool:
+        return progress[0] >= n
 
-        async def worker() -> None:
-            while todo:
-                body = todo.pop()
-                status, order_id = await _send_until_answered(session, body, rng, stats)
-                stats[str(status)] += 1
-                ids[body["client_order_id"]] = order_id
-
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY_PER_CLIENT)))
-    return ids, stats
+    return reached
 
 
 async def _count(redis: Any, partitions: int) -> tuple[int, int]:
@@ -127,9 +139,22 @@ async def _scale_run(redis_url: str, cluster: bool) -> None:
 
         await async_wait_until(all_ready, 30, "4 API processes ready")
         orders = _orders()
-        results = await asyncio.gather(
-            *(_client_run(a.url, orders, seed) for seed, a in enumerate(apis))
+        urls = [a.url for a in apis]
+        lanes = [_Lane(urls, first=i, seed=i) for i in range(PROCESSES)]
+        progress = [0]
+
+        async def kill_one_a_third_of_the_way() -> None:
+            await async_wait_until(
+                _at_least(progress, PROCESSES * ORDERS // 3), 120, "a third of the answers"
+            )
+            killed = apis[-1].proc
+            apis[-1].stop(signal.SIGKILL)
+            assert killed is not None and killed.returncode == -signal.SIGKILL
+
+        await asyncio.gather(
+            kill_one_a_third_of_the_way(), *(lane.run(orders, progress) for lane in lanes)
         )
+        results = [(lane.ids, lane.stats) for lane in lanes]
         # every client saw the same order id for every client_order_id
         first = results[0][0]
         assert len(first) == ORDERS
@@ -162,14 +187,14 @@ def scale_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-async def test_four_processes_take_the_same_5000_orders_exactly_once(
+async def test_four_processes_one_killed_take_the_same_5000_orders_exactly_once(
     scale_redis: RedisServer,
 ) -> None:
     await _scale_run(scale_redis.url, cluster=False)
 
 
 @pytest.mark.cluster
-async def test_four_processes_take_the_same_5000_orders_exactly_once_on_redis_cluster(
+async def test_four_processes_one_killed_take_the_same_5000_orders_exactly_once_on_cluster(
     redis_cluster: RedisClusterProcs,
 ) -> None:
     client = aioredis.RedisCluster.from_url(redis_cluster.url)
