@@ -28,14 +28,18 @@ _ID_RE = re.compile(r"^[0-9A-Z]{20}$")
 _SEQ_SPACE = 36**5
 
 
+_PAIRS = [a + b for a in ALPHABET for b in ALPHABET]  # 0..1295 as two base-36 digits
+
+
 def _b36(n: int, width: int) -> str:
-    chars = []
-    for _ in range(width):
-        n, r = divmod(n, 36)
-        chars.append(ALPHABET[r])
-    if n:
+    """``n`` in base 36, ``width`` digits (two digits per table lookup: this is on every submit)."""
+    if n < 0 or n >= 36**width:
         raise ValueError("value does not fit")
-    return "".join(reversed(chars))
+    out = ""
+    while n:
+        n, r = divmod(n, 1296)
+        out = _PAIRS[r] + out
+    return out.rjust(width, "0")[-width:]
 
 
 class _Generator:

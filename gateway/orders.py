@@ -124,6 +124,7 @@ def _new_order(r: NewOrderRequest, order_id: str, p: int, venue: str, at: str) -
 
 
 _ENTRY = "\x00entry\x00"  # placeholder for the command entry id, which only Redis knows
+_ENTRY_JSON = json.dumps(_ENTRY)[1:-1]
 
 
 def _step(at: str, step: str, process: str, detail: dict[str, Any]) -> str:
@@ -136,7 +137,7 @@ def _step(at: str, step: str, process: str, detail: dict[str, Any]) -> str:
 
 def _split_entry(step_json: str) -> tuple[str, str]:
     """The step's JSON around the entry id placeholder (the script puts the id between)."""
-    before, after = step_json.rsplit(json.dumps(_ENTRY)[1:-1], 1)
+    before, after = step_json.rsplit(_ENTRY_JSON, 1)
     return before, after
 
 
