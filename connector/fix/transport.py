@@ -317,6 +317,9 @@ class FixSession:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        flush_log = getattr(self.msglog, "flush", None)
+        if flush_log is not None:
+            flush_log()
         self._transport = None
         self._conn = None
         self.last_disconnect_reason = (
@@ -329,11 +332,16 @@ class FixSession:
         self._schedule()
 
     async def _tick(self, interval: float) -> None:
+        flush_log = getattr(self.msglog, "flush", None) if self._logging else None
+        last_log_flush = time.monotonic()
         try:
             while True:
                 await asyncio.sleep(interval)
                 now = self.clock()
                 self._apply(self.core.on_timer(now))
+                if flush_log is not None and time.monotonic() - last_log_flush >= 1.0:
+                    flush_log()  # the audit log reaches the file at least once a second
+                    last_log_flush = time.monotonic()
                 if (
                     self.core.state is State.LOGGED_ON
                     and not self.schedule.always

@@ -281,3 +281,13 @@ async def test_operator_reset_while_disconnected_restarts_numbers_and_clears_the
     await broker.reset_sequence_numbers()
     assert (store.next_sender, store.next_target, store.messages) == (1, 1, {})
     assert (broker.next_sender_seq, broker.next_target_seq) == (1, 1)
+
+
+async def test_message_log_reaches_the_file_while_the_session_runs(tmp_path):
+    p = await start_pair(broker_kw={"FileLogPath": str(tmp_path)})
+    try:
+        p.broker.send(order("live"))
+        path = p.broker.msglog.path_for(p.broker.session_id)  # type: ignore[attr-defined]
+        await until(lambda: path.exists() and b"11=live" in path.read_bytes(), "log on disk", 5)
+    finally:
+        await p.stop()
