@@ -695,7 +695,8 @@ class Connector(Application):
         """Operator commands (``ordergate status --logout`` ...) from the session's admin stream,
         each audited in the session's trail."""
         stream = keys.fix_admin(self.session_id)
-        last = "$"
+        newest = await self.redis.xrevrange(stream, count=1)  # commands from now on
+        last = _s(newest[0][0]) if newest else "0-0"
         while True:
             resp = await self.redis.xread({stream: last}, count=10, block=500)
             for _, entries in resp or []:

@@ -124,11 +124,11 @@ async def _main(args: argparse.Namespace) -> int:
                 print("ordergate status: --reset-seq needs --yes", file=sys.stderr)
                 return 2
             action = "logout" if args.logout else "reset"
-            await client.xadd(keys.fix_admin(session), {"action": action, "by": args.by})
-            await client.rpush(
+            await client.rpush(  # audited first: the leader may act at once
                 keys.fix_audit(session),
                 json.dumps({"step": f"admin_{action}_requested", "process": args.by}),
             )
+            await client.xadd(keys.fix_admin(session), {"action": action, "by": args.by})
             print(f"asked the leader of {session} to {action}")
             return 0
         info = await collect(client, args.venue, session, args.partitions)
