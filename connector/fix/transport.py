@@ -35,6 +35,8 @@ from connector.fix.store import MemoryStore, MessageStore
 
 log = logging.getLogger("connector.fix")
 
+RESEND_CHUNK = 1000  # messages fetched, rebuilt and written per step when answering a resend
+
 
 class Application:
     """Callbacks; override what you need. ``on_message`` may be a coroutine function: it is then
@@ -563,10 +565,19 @@ class FixSession:
         self._write([ob.raw for ob in batch])
 
     async def _resend(self, rng: tuple[int, int]) -> None:
+        """Answer a ResendRequest in chunks, so a long day's worth never blocks the loop."""
         begin, end = rng
-        stored = await self.store.get_messages(begin, end)
-        out = self.core.build_resend(begin, end, stored, self.clock())
-        self._write([ob.raw for ob in out])
+        for lo in range(begin, end + 1, RESEND_CHUNK):
+            hi = min(lo + RESEND_CHUNK - 1, end)
+            stored = await self.store.get_messages(lo, hi)
+            if self._transport is None:
+                return
+            out = self.core.build_resend(lo, hi, stored, self.clock())
+            self._write([ob.raw for ob in out])
+            if not self._can_write.is_set():
+                await self._can_write.wait()
+            elif hi < end:
+                await asyncio.sleep(0)
 
     # flow control from the protocol
     def _pause_writing(self) -> None:

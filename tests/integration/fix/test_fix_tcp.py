@@ -222,3 +222,23 @@ async def test_without_persist_messages_a_resend_request_is_answered_by_gap_fill
         assert p.broker.logged_on
     finally:
         await p.stop()
+
+
+async def test_a_long_resend_is_answered_in_chunks_and_arrives_in_order():
+    p = await start_pair()
+    try:
+        n = 2500
+        for i in range(n):
+            p.broker.send(order(f"L{i}"))
+        await until(lambda: len(p.broker_app.messages) == n, "all reports", 20)
+        p.broker_app.messages.clear()
+        # pretend we lost everything after the Logon: ask for 2..infinity again
+        await p.broker.logout(timeout=5)
+        await until(lambda: p.broker.logged_on, "logged on again", 10)
+        p.broker.core.next_target = 2
+        p.broker.send(order("poke"))  # the acceptor's answer shows the gap
+        await until(lambda: len(p.broker_app.messages) == n + 1, "the resent reports", 30)
+        assert p.broker_app.ids() == [f"L{i}" for i in range(n)] + ["poke"]
+        assert all(m.get(43) == b"Y" for m in p.broker_app.messages[:n])
+    finally:
+        await p.stop()
