@@ -107,6 +107,16 @@ class PeerProcess:
                     )
                 self._cond.wait(min(left, 0.2))
 
+    def wait_until(self, check: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
+        """Wait until ``check()`` (re-evaluated at every new event) is true."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not check():
+                left = deadline - time.monotonic()
+                if left <= 0 or self.proc.poll() is not None:
+                    raise TimeoutError(f"{self.role}: not {what} within {timeout}s")
+                self._cond.wait(min(left, 0.2))
+
     def wait_logon(self, timeout: float = 15.0, start: int = 0) -> Event:
         return self.wait_for(lambda e: e["ev"] == "logon", timeout, "logon", start)
 
