@@ -493,6 +493,22 @@ PATHS: dict[str, Any] = {
 }
 
 
+# Answered by the HTTP server itself (uvicorn / httptools) before the API sees the request.
+MALFORMED = {
+    "description": "Malformed HTTP request (rejected by the HTTP server, plain text).",
+    "content": {"text/plain": {"schema": {"type": "string"}}},
+}
+
+
+def _with_malformed(paths: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(paths)
+    for item in out.values():
+        for method, op in item.items():
+            if method != "parameters":
+                op["responses"].setdefault("400", MALFORMED)
+    return out
+
+
 @cache
 def _document() -> dict[str, Any]:
     return {
@@ -512,7 +528,7 @@ def _document() -> dict[str, Any]:
             },
             "schemas": SCHEMAS,
         },
-        "paths": PATHS,
+        "paths": _with_malformed(PATHS),
     }
 
 
