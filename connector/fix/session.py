@@ -161,6 +161,8 @@ class Session:
         self._hdr = b"\x0149=" + self._sender + b"\x0156=" + self._target + b"\x0134="
         self._held: dict[int, tuple[simplefix.FixMessage, bytes, dict[bytes, bytes]]] = {}
         self._resend_end: int | None = None  # we asked for a resend up to (at least) this seq
+        self._resend_at = 0.0  # when, and at which expected number, we last asked
+        self._resend_from = 0
         self._last_recv = 0.0
         self._last_sent = 0.0
         self._connected_at = 0.0
@@ -333,6 +335,16 @@ class Session:
             if now - self._last_sent >= hb and not self.suppress_heartbeats:
                 self.counters.heartbeats_sent += 1
                 self._send_admin(a, b"0", b"", now)
+        if (
+            st is State.LOGGED_ON
+            and self._resend_end is not None
+            and now - self._resend_at >= max(self.heartbeat_interval, 1)
+        ):
+            if self.next_target == self._resend_from:
+                # a whole HeartBtInt without progress: our ResendRequest (or the answer) was lost
+                self._request_resend(self.next_target, now, a)
+            else:
+                self._resend_at, self._resend_from = now, self.next_target
         return a
 
     # ------------------------------------------------------------------ inbound
@@ -412,8 +424,13 @@ class Session:
             self._resend_end = max(self._resend_end, seq - 1)
             return
         self._resend_end = seq - 1
+        self._request_resend(expected, now, a)
+
+    def _request_resend(self, begin: int, now: float, a: Actions) -> None:
+        self._resend_at = now
+        self._resend_from = begin
         self.counters.resend_requests_sent += 1
-        self._send_admin(a, b"2", b"7=%d\x0116=0\x01" % expected, now)
+        self._send_admin(a, b"2", b"7=%d\x0116=0\x01" % begin, now)
 
     def _bad_time(self, f: dict[bytes, bytes], now: float) -> bool:
         """SendingTime(52) missing, malformed or further than MaxLatency seconds from ``now``.

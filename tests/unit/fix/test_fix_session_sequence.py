@@ -121,3 +121,19 @@ def test_logout_arriving_with_high_seq_is_processed():
     s = logged_on_session()
     a = feed(s, "5", 9)
     assert types(a) == [b"5"] and a.disconnect == "logout"
+
+
+def test_resend_request_repeated_after_a_heartbtint_without_progress():
+    s = logged_on_session(HeartBtInt=10)
+    feed(s, "D", 5, (11, "e"), now=T0 + 1)
+    assert types(s.on_timer(T0 + 10.9)).count(b"2") == 0
+    again = [m for m in sent(s.on_timer(T0 + 11)) if m.message_type == b"2"]
+    assert len(again) == 1 and again[0].get(7) == b"2" and again[0].get(16) == b"0"
+
+
+def test_no_repeated_resend_request_while_the_gap_is_filling():
+    s = logged_on_session(HeartBtInt=10)
+    feed(s, "D", 5, (11, "e"), now=T0 + 1)
+    feed(s, "D", 2, (11, "b"), possdup=True, orig=T0, now=T0 + 5)  # progress
+    assert b"2" not in types(s.on_timer(T0 + 11))
+    assert b"2" in types(s.on_timer(T0 + 21))  # then stuck again for a whole interval
