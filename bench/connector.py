@@ -55,13 +55,13 @@ def venue_process(port_q: Any, go_answer: Any, counts: Any) -> None:
     from connector.fix.settings import SessionSettings
     from connector.fix.transport import Acceptor, Application, FixSession
 
-    er = Template("8", (37, 11, 17, 150, 39, 55, 54, 38, 151, 14, 6))
-    orders: list[tuple[bytes, bytes, bytes, bytes]] = []
+    er = Template("8", (37, 11, 17, 150, 39, 1, 55, 54, 38, 151, 14, 6))
+    orders: list[tuple[bytes, bytes, bytes, bytes, bytes]] = []
 
     class Venue(Application):
         def on_message(self, session: FixSession, msg: Any) -> None:
             if msg.get(35) == b"D":
-                orders.append((msg.get(11), msg.get(55), msg.get(54), msg.get(38)))
+                orders.append((msg.get(11), msg.get(1), msg.get(55), msg.get(54), msg.get(38)))
                 counts[0] = len(orders)
 
     async def main() -> None:
@@ -84,12 +84,14 @@ def venue_process(port_q: Any, go_answer: Any, counts: Any) -> None:
         while True:
             end = len(orders)
             while i < end:
-                cl, sym, side, qty = orders[i]
+                cl, acct, sym, side, qty = orders[i]
                 i += 1
                 n = b"%d" % i
                 session.send_body(
                     b"8",
-                    er.body(b"V" + n, cl, b"E" + n, b"0", b"0", sym, side, qty, qty, b"0", b"0"),
+                    er.body(
+                        b"V" + n, cl, b"E" + n, b"0", b"0", acct, sym, side, qty, qty, b"0", b"0"
+                    ),
                 )
                 if i % 500 == 0:
                     await session.flushed()
@@ -208,6 +210,12 @@ async def run(n: int) -> dict[str, Any]:
         task = asyncio.create_task(conn.run())
         while not conn.session or not conn.session.logged_on:
             await asyncio.sleep(0.01)
+        prof = None
+        if os.environ.get("OG_BENCH_PROFILE"):
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         while counts[0] < n:
@@ -221,6 +229,11 @@ async def run(n: int) -> dict[str, Any]:
             await asyncio.sleep(0.001)
         in_s = time.perf_counter() - t0
         in_cpu = time.process_time() - cpu0
+        if prof is not None:
+            import pstats
+
+            prof.disable()
+            pstats.Stats(prof).sort_stats("tottime").print_stats(30)
         conn.stop()
         await task
         store = await store_bench(redis)

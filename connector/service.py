@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import simplefix
+from redis import exceptions as rexc
 
 from connector import mapping
 from connector.config import ConnectorConfig
@@ -112,6 +115,18 @@ class _TermEnded(Exception):
     pass
 
 
+class _Script:
+    """One of ``connector/lua/*.lua``, called by SHA from pipelines (loaded on NOSCRIPT)."""
+
+    def __init__(self, redis: Any, name: str) -> None:
+        self.redis = redis
+        self.source = (Path(__file__).parent / "lua" / f"{name}.lua").read_text()
+        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+
+    async def load(self) -> None:
+        await self.redis.script_load(self.source)
+
+
 class Connector(Application):
     def __init__(
         self,
@@ -146,6 +161,7 @@ class Connector(Application):
         self._logon_event = asyncio.Event()
         self._halt_fields = [f"venue:{cfg.venue}", "all"]
         self._left_pending = False
+        self._sent_and_ack = _Script(redis, "sent_and_ack")
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -160,6 +176,7 @@ class Connector(Application):
             try:
                 if not loaded:
                     await self.applier.load_scripts()
+                    await self._sent_and_ack.load()
                     loaded = True
                 if await self.lease.try_acquire():
                     await self._term()
@@ -439,28 +456,53 @@ class Connector(Application):
     async def _ack(
         self, to_ack: dict[str, list[str]], trail: list[tuple[str, dict[str, Any]]]
     ) -> None:
-        """Trail steps and XACKs of a batch: one pipelined round trip."""
+        """Trail steps and XACKs of a batch: one script call per partition (the stream and the
+        trails share the tag ``{p}``), all pipelined in one round trip."""
         if not to_ack and not trail:
             return
-        pipe = self.redis.pipeline(transaction=False)
         at = utc_iso_now()
+        steps: dict[int, list[tuple[str, str]]] = {}
         for order_id, step in trail:
-            pipe.rpush(
-                keys.trail(partition_of_order_id(order_id), order_id),
-                json.dumps(
-                    {
-                        "at": step.get("at", at),
-                        "step": step["step"],
-                        "component": COMPONENT,
-                        "process": self.process,
-                        "detail": step.get("detail", {}),
-                    },
-                    default=str,
-                ),
+            p = partition_of_order_id(order_id)
+            steps.setdefault(p, []).append(
+                (
+                    keys.trail(p, order_id),
+                    json.dumps(
+                        {
+                            "at": step.get("at", at),
+                            "step": step["step"],
+                            "component": COMPONENT,
+                            "process": self.process,
+                            "detail": step.get("detail", {}),
+                        },
+                        default=str,
+                    ),
+                )
             )
-        for stream, ids in to_ack.items():
-            pipe.xack(stream, self.cfg.group, *ids)
-        await pipe.execute()
+        parts = {self.partition_of_stream[s] for s in to_ack} | set(steps)
+        pipe = self.redis.pipeline(transaction=False)
+        for p in sorted(parts):
+            stream = keys.cmd_stream(p, self.cfg.venue)
+            ids = to_ack.get(stream, [])
+            rows = steps.get(p, [])
+            pipe.evalsha(
+                self._sent_and_ack.sha,
+                1 + len(rows),
+                stream,
+                *[k for k, _ in rows],
+                self.cfg.group,
+                len(ids),
+                *ids,
+                *[v for _, v in rows],
+            )
+        res = await pipe.execute(raise_on_error=False)
+        if any(isinstance(r, rexc.NoScriptError) for r in res):  # Redis restarted: load, redo
+            await self._sent_and_ack.load()
+            await self._ack(to_ack, trail)
+            return
+        for r in res:
+            if isinstance(r, Exception):
+                raise r
 
     # ------------------------------------------------------------------ FIX -> orders
 
