@@ -106,6 +106,9 @@ class Faults:
         self.drop_outbound = 0  # drop the next N outbound messages AFTER numbering and storing
         self.garble_outbound = 0  # replace the next N outbound messages with garbled bytes
         self.delay_outbound = 0.0  # seconds added before outbound bytes are written
+        # any other manipulation: called with the raw messages about to be written (already
+        # numbered and stored), returns what to write instead
+        self.interceptor: Callable[[list[bytes]], list[bytes]] | None = None
 
     def drop_next(self, n: int = 1) -> None:
         self.drop_outbound += n
@@ -131,7 +134,9 @@ class Faults:
 
     @property
     def active(self) -> bool:
-        return bool(self.drop_outbound or self.garble_outbound or self.delay_outbound)
+        return bool(
+            self.drop_outbound or self.garble_outbound or self.delay_outbound or self.interceptor
+        )
 
     def apply(self, raws: list[bytes]) -> list[bytes]:
         out = []
@@ -144,6 +149,8 @@ class Faults:
                 body = raw[: raw.rfind(b"10=")]
                 raw = body + b"10=%03d\x01" % ((checksum(body) + 1) % 256)
             out.append(raw)
+        if self.interceptor is not None:
+            out = self.interceptor(out)
         return out
 
 

@@ -291,3 +291,22 @@ async def test_message_log_reaches_the_file_while_the_session_runs(tmp_path):
         await until(lambda: path.exists() and b"11=live" in path.read_bytes(), "log on disk", 5)
     finally:
         await p.stop()
+
+
+async def test_outbound_interceptor_sees_numbered_messages_and_decides_what_is_written():
+    p = await start_pair()
+    try:
+        seen: list[bytes] = []
+
+        def hold_back_reports(raws: list[bytes]) -> list[bytes]:
+            seen.extend(raws)
+            return [r for r in raws if b"\x0135=8\x01" not in r]
+
+        p.exch.faults.interceptor = hold_back_reports
+        p.broker.send(order("i0"))
+        await until(lambda: any(b"\x0111=i0\x01" in r for r in seen), "report intercepted")
+        p.exch.faults.interceptor = None
+        p.broker.send(order("i1"))  # its report reveals the gap: i0 comes back by resend
+        await until(lambda: p.broker_app.ids() == ["i0", "i1"], "both reports, in order")
+    finally:
+        await p.stop()
