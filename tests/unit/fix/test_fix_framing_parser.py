@@ -142,3 +142,11 @@ def test_parse_keeps_equals_signs_inside_values():
     raw = msg((35, "3"), (58, "a=b=c"), (45, 7))
     m = parse(raw)
     assert m is not None and m.get(58) == b"a=b=c" and m.get(45) == b"7"
+
+
+def test_long_messages_are_checksummed_exactly():
+    long = msg((35, "3"), (58, "x" * 1500), (45, 1))
+    assert FrameSplitter().feed(long + A) == [long, A]
+    bad = long.replace(b"xxxx", b"xxxy", 1)  # same length, checksum now wrong
+    sp = FrameSplitter()
+    assert sp.feed(bad + A) == [A] and sp.reasons["bad CheckSum"] == 1
