@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import httpx
@@ -133,6 +134,19 @@ async def test_chunked_body_over_the_limit_answers_413(client: httpx.AsyncClient
         "/v1/orders", content=chunks(), headers={"Content-Type": "application/json"}
     )
     assert r.status_code == 413
+
+
+async def test_chunked_body_within_the_limit_is_accepted(client: httpx.AsyncClient) -> None:
+    raw = json.dumps(order_body()).encode()
+
+    async def chunks():  # type: ignore[no-untyped-def]
+        yield raw[:20]
+        yield raw[20:]
+
+    r = await client.post(
+        "/v1/orders", content=chunks(), headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 202, r.text
 
 
 async def test_body_not_sent_as_json_answers_415(client: httpx.AsyncClient) -> None:
