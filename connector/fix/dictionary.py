@@ -271,6 +271,7 @@ class DataDictionary:
         self._trailer_tags = frozenset(trailer.tags)
         self._fast = {k.encode(): self._fast_table(m) for k, m in messages.items()}
         self._shapes: dict[bytes, list[Callable[[bytes], re.Match[bytes] | None]]] = {}
+        self._shape_tries: dict[bytes, int] = {}
 
     def _fast_table(self, mdef: MessageDef) -> _FastTable:
         """Per message type, the tables of the fast path (see :func:`_fast_ok`)."""
@@ -382,9 +383,12 @@ class DataDictionary:
         ``SHAPES_PER_TYPE`` shapes per message type; shapes with raw data (which may hold SOH) or
         multi-valued enums are not cached.
         """
-        shapes = self._shapes.setdefault(pairs[2][1], [])
-        if len(shapes) >= SHAPES_PER_TYPE:
-            return
+        msg_type = pairs[2][1]
+        shapes = self._shapes.setdefault(msg_type, [])
+        tries = self._shape_tries.get(msg_type, 0)
+        if len(shapes) >= SHAPES_PER_TYPE or tries >= 4 * SHAPES_PER_TYPE:
+            return  # bounded memory, and bounded compiling for shapes that cannot be cached
+        self._shape_tries[msg_type] = tries + 1
         parts = []
         for i, (tag_b, value) in enumerate(pairs):
             tag = self._tag(tag_b)

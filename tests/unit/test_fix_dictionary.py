@@ -685,3 +685,18 @@ def test_shape_cache_accepts_only_what_the_precise_walk_accepts(mutations):
     if msg is None:
         return
     assert dd.validate(msg, raw) == dd._validate_walk(msg.pairs, True, True)
+
+
+def test_shapes_that_cannot_be_cached_stop_being_tried():
+    """A Logon with RawData (which may hold SOH) is never cached, and not recompiled forever."""
+    from connector.fix.dictionary import SHAPES_PER_TYPE
+    from connector.fix.parser import parse
+
+    dd = DataDictionary.load(DEFAULT_PATH)
+    raw = wire("A", [(98, "0"), (108, "30"), (95, "3"), (96, "a\x01b")])
+    msg = parse(raw)
+    assert msg is not None
+    for _ in range(5 * SHAPES_PER_TYPE):
+        assert dd.validate(msg, raw) is None
+    assert dd._shapes[b"A"] == []
+    assert dd._shape_tries[b"A"] == 4 * SHAPES_PER_TYPE
