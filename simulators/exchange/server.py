@@ -204,7 +204,7 @@ class Simulator:
                         "refuse_logons_until": iso(core.refuse_logons_until)
                         if core.refuse_logons_until > time.time()
                         else None,
-                        "reject_next_orders": engine._session(name).reject_next,
+                        "reject_next_orders": engine.pending_rejects(name),
                     },
                     "counters": {
                         "messages_received": c.received,
