@@ -579,7 +579,8 @@ class DataDictionary:
                 f"Unsupported Message Type: {shown}",
                 business_reject=True,
             )
-        return Violation(SessionRejectReason.INVALID_MSG_TYPE, 35, f"Invalid MsgType: {shown}")
+        # no RefTagID, as QuickFIX answers (tests/interop/test_dictionary_vs_quickfix.py)
+        return Violation(SessionRejectReason.INVALID_MSG_TYPE, None, f"Invalid MsgType: {shown}")
 
     def _check_value(self, fdef: FieldDef, value: bytes) -> Violation | None:
         if not fdef.check(value):
