@@ -181,8 +181,6 @@ class Demo:
         steps = [s.get("step") for s in trail.get("steps", [])]
         if steps[:2] != ["received", "enqueued"] or "sent" not in steps or steps[-1] != "filled":
             raise DemoFailed(f"trail of the buy is incomplete: {steps}")
-        self.print(
-            f"\nend-to-end trail of the buy {buy.order_id} (ordergate trail {buy.order_id}):"
-        )
+        self.print(f"\nend-to-end trail of the buy (GET /v1/orders/{buy.order_id}/trail):")
         for line in trail_lines(trail["steps"]):
             self.print(line)

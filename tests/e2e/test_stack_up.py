@@ -1,0 +1,211 @@
+"""``ordergate up`` as a real process: it starts Redis, the simulator, the connector and API
+workers; an order sent to the address it prints, with the token it prints, fills against a
+crossing order; SIGTERM leaves no child behind; ``--demo`` completes and exits 0."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from support.api import order_body
+from support.procs import free_port, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+ROOT = Path(__file__).resolve().parents[2]
+UP = [sys.executable, "-m", "gateway.cli", "up"]
+
+
+def children_of(pid: int) -> set[int]:
+    """Every live descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z":
+            parents[int(entry)] = int(fields[1])
+    out: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - out
+        out |= frontier
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+class UpProcess:
+    def __init__(self, tmp: Path, *args: str) -> None:
+        self.out = tmp / "up.out"
+        self.data = tmp / "data"
+        self.argv = [*UP, "--data-dir", str(self.data), *args]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> UpProcess:
+        with open(self.out, "wb") as f:
+            self.proc = subprocess.Popen(self.argv, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+        return self
+
+    def text(self) -> str:
+        return self.out.read_text(errors="replace")
+
+    def value(self, name: str) -> str:
+        m = re.search(rf"^{name}=(\S+)$", self.text(), re.M)
+        assert m, f"no {name}= line in:\n{self.text()}"
+        return m.group(1)
+
+    def wait_ready(self) -> None:
+        assert self.proc is not None
+        wait_until(
+            lambda: (
+                self.proc is not None
+                and (self.proc.poll() is not None or "\nTOKEN=" in self.text())
+            ),
+            60,
+            "ordergate up to print the token",
+        )
+        assert self.proc.poll() is None, f"ordergate up exited:\n{self.text()}"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[UpProcess]:
+    proc = UpProcess(tmp_path, "--api-port", "0", "--api-workers", "2").start()
+    try:
+        proc.wait_ready()
+        yield proc
+    finally:
+        proc.stop()
+
+
+def test_order_through_the_printed_address_and_token_fills_against_a_crossing_order(
+    up: UpProcess,
+) -> None:
+    url, token = up.value("API_URL"), up.value("TOKEN")
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=10) as http:
+        ids = []
+        for account, side in (("DEMO-SELL", "sell"), ("DEMO-BUY", "buy")):
+            body = order_body(account=account, client_order_id=f"t-{side}", side=side, price="2851")
+            r = http.post("/v1/orders", json=body)
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["order_id"])
+        seen: dict[str, str] = {}
+
+        def both_filled() -> bool:
+            for oid in ids:
+                seen[oid] = http.get(f"/v1/orders/{oid}").json()["status"]
+            return all(s == "filled" for s in seen.values())
+
+        wait_until(both_filled, 20, f"both orders filled (seen {seen})")
+        for oid in ids:
+            assert http.get(f"/v1/orders/{oid}").json()["cum_qty"] == 100
+
+
+def test_every_printed_api_worker_answers(up: UpProcess) -> None:
+    ports = re.findall(r"^  api-\d+\s+http://127\.0\.0\.1:(\d+)", up.text(), re.M)
+    assert len(ports) == 2 and len(set(ports)) == 2
+    for port in ports:
+        assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+
+
+def test_sigterm_stops_every_child_and_exits_0(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path, "--api-port", "0").start()
+    try:
+        up.wait_ready()
+        assert up.proc is not None
+        kids = children_of(up.proc.pid)
+        names = " ".join(Path(f"/proc/{p}/cmdline").read_text() for p in kids)
+        for part in ("redis-server", "simulator", "connector", "api"):
+            assert part in names, f"{part} not among the children: {names!r}"
+        up.proc.send_signal(signal.SIGTERM)
+        assert up.proc.wait(30) == 0, up.text()
+        left = [p for p in kids if alive(p)]
+        assert left == [], f"children left running: {left}"
+    finally:
+        up.stop()
+
+
+def test_sigkill_of_up_still_stops_the_children(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path, "--api-port", "0").start()
+    try:
+        up.wait_ready()
+        assert up.proc is not None
+        kids = children_of(up.proc.pid)
+        assert len(kids) >= 4
+        up.proc.kill()
+        up.proc.wait(10)
+        wait_until(lambda: not any(alive(p) for p in kids), 20, "children to stop (PDEATHSIG)")
+    finally:
+        up.stop()
+
+
+def test_a_child_that_dies_stops_the_stack_naming_it(tmp_path: Path) -> None:
+    up = UpProcess(tmp_path, "--api-port", "0").start()
+    try:
+        up.wait_ready()
+        pid = int(re.search(r"^  connector .* pid (\d+)$", up.text(), re.M).group(1))  # type: ignore[union-attr]
+        os.kill(pid, signal.SIGKILL)
+        assert up.proc is not None
+        assert up.proc.wait(30) == 1
+        assert re.search(rf"connector \(pid {pid}\) exited with status -9", up.text()), up.text()
+    finally:
+        up.stop()
+
+
+def test_demo_completes_and_exits_0(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [*UP, "--demo", "--api-port", "0", "--data-dir", str(tmp_path / "d")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "demo: every order ended as expected" in out.stdout
+    for status in ("filled", "canceled", "replaced", "price_off_tick"):
+        assert status in out.stdout
+
+
+def test_api_port_in_use_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    import socket
+
+    port = free_port()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+        s.listen()
+        out = subprocess.run(
+            [*UP, "--api-port", str(port), "--data-dir", str(tmp_path / "d")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert out.returncode == 2
+    assert f"port {port} is in use" in out.stderr
+    assert not (tmp_path / "d" / "logs" / "redis.log").exists()
