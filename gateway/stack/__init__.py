@@ -46,6 +46,7 @@ from gateway.stack.supervisor import (
 )
 
 DEFAULT_START_TIMEOUT = 60.0
+DEFAULT_API_PORT = 8000
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,9 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-port",
         type=int,
-        default=8000,
-        help="port of the first API worker (default 8000; the next workers take the next "
-        "ports; 0 picks free ports)",
+        default=None,
+        help="port of the first API worker; the next workers take the next ports; 0 picks "
+        "free ports (default 8000, or free ports when 8000 and the next are taken)",
     )
     parser.add_argument(
         "--venue", default="TSE", help="venue to simulate and connect to (TSE, JNX)"
@@ -110,8 +111,11 @@ def _check_options(opts: StackOptions) -> str | None:
     return None
 
 
-def _choose_ports(opts: StackOptions) -> Ports:
+def _choose_ports(opts: StackOptions, port_given: bool) -> Ports:
     wanted = api_ports(opts.api_port, opts.api_workers)
+    if wanted is not None and not port_given and not all(port_free(p) for p in wanted):
+        _say(f"ordergate up: port {wanted[0]} or the next is taken; the API takes free ports")
+        wanted = None
     if wanted is None:
         api = tuple(free_port() for _ in range(opts.api_workers))
     else:
@@ -171,7 +175,7 @@ def run(args: argparse.Namespace) -> int:
     opts = StackOptions(
         redis_url=args.redis_url,
         api_workers=args.api_workers,
-        api_port=args.api_port,
+        api_port=DEFAULT_API_PORT if args.api_port is None else args.api_port,
         venue=args.venue,
         config=args.config,
         demo=args.demo,
@@ -194,7 +198,7 @@ def run(args: argparse.Namespace) -> int:
     began = time.monotonic()
     try:
         try:
-            ports = _choose_ports(opts)
+            ports = _choose_ports(opts, port_given=args.api_port is not None)
         except StackError as exc:
             _err(str(exc))
             return 2

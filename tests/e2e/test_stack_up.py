@@ -178,15 +178,25 @@ def test_a_child_that_dies_stops_the_stack_naming_it(tmp_path: Path) -> None:
         up.stop()
 
 
-def test_demo_completes_and_exits_0(tmp_path: Path) -> None:
-    out = subprocess.run(
-        [*UP, "--demo", "--api-port", "0", "--data-dir", str(tmp_path / "d")],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-    )
+def test_demo_completes_and_exits_0_even_when_port_8000_is_taken(tmp_path: Path) -> None:
+    """``make demo``'s command line (no --api-port): with 8000 taken, free ports are used."""
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", 8000))
+            s.listen()
+        except OSError:
+            pass  # taken by someone else: the same situation
+        out = subprocess.run(
+            [*UP, "--demo", "--data-dir", str(tmp_path / "d")],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=90,
+        )
     assert out.returncode == 0, out.stdout + out.stderr
+    assert "port 8000 or the next is taken" in out.stdout
     assert "demo: every order ended as expected" in out.stdout
     for status in ("filled", "canceled", "replaced", "price_off_tick"):
         assert status in out.stdout
