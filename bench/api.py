@@ -23,6 +23,7 @@ import platform
 import subprocess
 import sys
 import time
+import urllib.request
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +42,7 @@ from stateless_api.auth import mint_token  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ACCOUNTS = [f"B{i:02d}" for i in range(20)]
-CONNECTIONS = 32
+CONNECTIONS = 128
 
 
 class _Conn(asyncio.Protocol):
@@ -210,6 +211,12 @@ def main() -> None:
             row["orders_per_api_cpu_s"] = round(row["accepted"] / cpu) if cpu else None
             rows.append(row)
         r.close()
+        with urllib.request.urlopen(f"{api.url}/metrics", timeout=5) as resp:
+            gc_counts = {
+                line.split('"')[1]: int(line.rsplit(" ", 1)[1])
+                for line in resp.read().decode().splitlines()
+                if line.startswith("ordergate_api_gc_collections_total{")
+            }
     finally:
         api.stop()
         server.stop()
@@ -230,10 +237,12 @@ def main() -> None:
             "order": "limit buy 100 x 7203 @ 2850, 20 accounts, distinct client_order_id",
         },
         "rates": rows,
+        "api_gc_collections_by_generation": gc_counts,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "api.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"API submit, open loop ({result['setup']['redis']}; load avg {load[0]:.2f})")
+    print(f"API garbage collections during the whole run, by generation: {gc_counts}")
     print(
         f"{'offered/s':>10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
         f"{'orders/API-CPU-s':>17} {'other':>12}"

@@ -7,6 +7,7 @@ when it scrapes. Recording is a dict increment and a bisect, cheap enough for th
 from __future__ import annotations
 
 import bisect
+import gc
 from collections import defaultdict
 
 # Seconds; fine-grained at the low end where the accept latency lives.
@@ -94,6 +95,16 @@ class Metrics:
             )
             out.append(f'ordergate_api_request_seconds_sum{{route="{route}"}} {hist.total:.6f}')
             out.append(f'ordergate_api_request_seconds_count{{route="{route}"}} {hist.n}')
+        out += [
+            "# HELP ordergate_api_gc_collections_total Garbage collections by generation "
+            "(start-up objects are frozen; a rising generation 2 count means tail latency).",
+            "# TYPE ordergate_api_gc_collections_total counter",
+        ]
+        for generation, stats in enumerate(gc.get_stats()):
+            out.append(
+                f'ordergate_api_gc_collections_total{{generation="{generation}"}} '
+                f"{stats['collections']}"
+            )
         out += [
             "# HELP ordergate_api_stream_clients Open SSE and WebSocket subscriptions.",
             "# TYPE ordergate_api_stream_clients gauge",
