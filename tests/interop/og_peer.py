@@ -22,7 +22,13 @@ from typing import Any
 import simplefix
 
 from connector.fix.settings import SessionSettings
-from connector.fix.transport import Acceptor, Application, FixSession, Initiator
+from connector.fix.transport import (
+    Acceptor,
+    Application,
+    FixSession,
+    Initiator,
+    ssl_context_from_settings,
+)
 
 ADMIN = {b"0", b"1", b"2", b"3", b"4", b"5", b"A"}
 _out_lock = threading.Lock()
@@ -163,15 +169,22 @@ async def run(args: argparse.Namespace) -> int:
         MaxReconnectInterval=1.0,
         SocketConnectPort=args.port if args.role == "initiator" else 0,
         SocketAcceptPort=args.port if args.role == "acceptor" else 0,
+        SocketUseSSL=bool(args.tls_cert),
+        CertificateAuthoritiesFile=args.tls_cert if args.role == "initiator" else None,
+        ServerCertificateFile=args.tls_cert if args.role == "acceptor" else None,
+        ServerCertificateKeyFile=args.tls_key if args.role == "acceptor" else None,
     )
+    tls = ssl_context_from_settings(settings)
     app = App(args)
     store = await make_store(args, settings)
     session = FixSession(settings, store=store, app=app, msglog=EmitLog(args.quiet))
     engine: Initiator | Acceptor
     if args.role == "initiator":
-        engine = Initiator(session, "127.0.0.1", args.port)
+        engine = Initiator(
+            session, "127.0.0.1", args.port, ssl_context=tls, server_hostname="localhost"
+        )
     else:
-        engine = Acceptor([session], "127.0.0.1", args.port)
+        engine = Acceptor([session], "127.0.0.1", args.port, ssl_context=tls)
     await engine.start()
     emit(ev="started", role=args.role, port=args.port)
 
@@ -239,6 +252,8 @@ def main() -> int:
     ap.add_argument("--redis-url", default="")
     ap.add_argument("--answer", action="store_true")
     ap.add_argument("--quiet", action="store_true")
+    ap.add_argument("--tls-cert", help="PEM certificate: TLS on (acceptor: its own, initiator: CA)")
+    ap.add_argument("--tls-key", help="PEM key of --tls-cert (acceptor)")
     args = ap.parse_args()
     return asyncio.run(run(args))
 

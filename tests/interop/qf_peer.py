@@ -268,6 +268,21 @@ def settings_text(args: argparse.Namespace) -> str:
         lines += ["SocketAcceptHost=127.0.0.1", f"SocketAcceptPort={args.port}"]
     else:
         lines += ["SocketConnectHost=127.0.0.1", f"SocketConnectPort={args.port}"]
+    if args.tls_cert:  # QuickFIX's SSL settings (quickfix-ssl reads them from [DEFAULT])
+        tls = ["SSLProtocol=+TLSv1_2 +TLSv1_3", "CertificateVerifyLevel=0"]
+        if args.role == "acceptor":
+            tls += [
+                f"ServerCertificateFile={args.tls_cert}",
+                f"ServerCertificateKeyFile={args.tls_key}",
+            ]
+        else:
+            tls += [  # quickfix-ssl's initiator insists on a client certificate
+                f"CertificationAuthoritiesFile={args.tls_cert}",
+                f"ClientCertificateFile={args.tls_cert}",
+                f"ClientCertificateKeyFile={args.tls_key}",
+            ]
+        at = lines.index("[SESSION]")
+        lines[at:at] = tls
     return "\n".join(lines) + "\n"
 
 
@@ -330,6 +345,10 @@ def main() -> int:
     parser.add_argument("--answer", action="store_true", help="answer each D with an 8")
     parser.add_argument("--quiet", action="store_true", help="no per-message app events")
     parser.add_argument("--full", action="store_true", help="app_in events carry all fields")
+    parser.add_argument(
+        "--tls-cert", help="PEM certificate: TLS on (acceptor: its own, initiator: CA)"
+    )
+    parser.add_argument("--tls-key", help="PEM key of --tls-cert")
     parser.add_argument("--username")
     parser.add_argument("--password")
     args = parser.parse_args()
@@ -341,7 +360,10 @@ def main() -> int:
     settings = fix.SessionSettings(cfg_path)
     peer = Peer(args)
     store = fix.MemoryStoreFactory() if args.store == "memory" else fix.FileStoreFactory(settings)
-    cls = fix.SocketAcceptor if args.role == "acceptor" else fix.SocketInitiator
+    if args.tls_cert:
+        cls = fix.SSLSocketAcceptor if args.role == "acceptor" else fix.SSLSocketInitiator
+    else:
+        cls = fix.SocketAcceptor if args.role == "acceptor" else fix.SocketInitiator
     if args.log:
         engine = cls(peer, store, settings, fix.FileLogFactory(settings))
     else:

@@ -259,6 +259,7 @@ class QuickFix(PeerProcess):
         quiet: bool = False,
         log: bool = True,
         dictionary: Path = QUICKFIX_FIX44,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.role = f"QuickFIX {role}"
         self.workdir = workdir
@@ -273,6 +274,8 @@ class QuickFix(PeerProcess):
         ):
             if on:
                 args.append(flag)
+        if tls:
+            args += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
         self._spawn(args)
 
 
@@ -291,6 +294,7 @@ class OurPeer(PeerProcess):
         redis_url: str = "",
         answer: bool = False,
         quiet: bool = False,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.role = f"ordergate {role}"
         args = [sys.executable, str(OG_SCRIPT), "--role", role, "--port", str(port)]
@@ -301,4 +305,51 @@ class OurPeer(PeerProcess):
         for flag, on in (("--answer", answer), ("--quiet", quiet)):
             if on:
                 args.append(flag)
+        if tls:
+            args += ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
         self._spawn(args)
+
+
+def tls_files(directory: Path) -> tuple[Path, Path]:
+    """A self-signed RSA certificate for localhost / 127.0.0.1 and its key, as PEM files.
+
+    RSA with a traditional-format key: quickfix-ssl cannot load an EC key in PKCS#8 form.
+    """
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    directory.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path

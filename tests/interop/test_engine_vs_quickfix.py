@@ -375,3 +375,45 @@ def test_quickfix_validating_with_our_dictionary_accepts_our_traffic(tmp_path: P
     finally:
         ours.stop()
         qf.stop()
+
+
+# --- TLS (quickfix-ssl) ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ours_role", ["initiator", "acceptor"])
+def test_tls_session_with_quickfix(tmp_path: Path, ours_role: str):
+    """TLS both ways: QuickFIX's SSL socket against our ssl.SSLContext, orders and reports flow."""
+    from interop.qfix_harness import tls_files
+
+    tls = tls_files(tmp_path / "tls")
+    port = free_port()
+    if ours_role == "acceptor":
+        acceptor: PeerProcess = OurPeer(
+            "acceptor", port, sender=THEIRS, target=OURS, heartbeat=1, answer=True, tls=tls
+        )
+        initiator: PeerProcess = QuickFix(
+            "initiator", port, tmp_path / "qf", sender=OURS, target=THEIRS, heartbeat=1, tls=tls
+        )
+    else:
+        acceptor = QuickFix(
+            "acceptor",
+            port,
+            tmp_path / "qf",
+            sender=THEIRS,
+            target=OURS,
+            heartbeat=1,
+            answer=True,
+            tls=tls,
+        )
+        initiator = OurPeer("initiator", port, sender=OURS, target=THEIRS, heartbeat=1, tls=tls)
+    try:
+        initiator.wait_logon()
+        acceptor.wait_logon()
+        initiator.send_orders(100)
+        acceptor.wait_app_in(100, "D")
+        initiator.wait_app_in(100, "8")
+        assert acceptor.app_keys("D") == expected_keys(100)
+        assert acceptor.problems() == [] and initiator.problems() == []
+    finally:
+        initiator.stop()
+        acceptor.stop()
