@@ -87,12 +87,9 @@ def endpoint(
                 principal = await authenticate(request, scope) if scope else None
                 response = await fn(request, principal)
             except OrderError as exc:
-                code = exc.code.value if hasattr(exc.code, "value") else str(exc.code)
                 response = errors.error_response(
-                    code, exc.message, exc.field, retry_after=exc.retry_after
+                    exc.code.value, exc.message, exc.field, retry_after=exc.retry_after
                 )
-                if name == "submit":
-                    ctx_of(request).metrics.order_outcome(code)
             except AuthError as exc:
                 response = errors.error_response(errors.UNAUTHORIZED, str(exc))
             except ApiError as exc:
