@@ -213,7 +213,15 @@ def run(args: argparse.Namespace) -> int:
             from gateway.stack.demo import Demo
 
             print("", flush=True)
-            code = Demo(f"http://127.0.0.1:{ports.api[0]}", token, opts.venue, _say).run()
+
+            def abort() -> str | None:
+                if sup.stop_requested:
+                    return f"stopped by signal {sup.stop_requested}"
+                dead = sup.first_dead()
+                return None if dead is None else f"{dead.name} (pid {dead.pid}) exited"
+
+            api_url = f"http://127.0.0.1:{ports.api[0]}"
+            code = Demo(api_url, token, opts.venue, _say, abort=abort).run()
             dead = sup.first_dead()
             if dead is not None:
                 raise StackError(_died(dead))

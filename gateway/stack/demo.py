@@ -81,12 +81,14 @@ class Demo:
         venue: str,
         print_: Callable[[str], None] = print,
         timeout: float = 20.0,
+        abort: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.api = api_url.rstrip("/")
         self.token = token
         self.venue = venue
         self.print = print_
         self.timeout = timeout
+        self.abort = abort  # a reason to give up now (a stop signal, a dead child), or None
         self.run_id = format(int(time.time() * 1000) % 36**6, "x")
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -110,6 +112,9 @@ class Demo:
             if status == 200 and isinstance(last, dict) and last.get("status") == wanted:
                 o.final = last
                 return last
+            reason = self.abort()
+            if reason:
+                raise DemoFailed(f"waiting for {o.label} to become {wanted}: {reason}")
             if time.monotonic() > deadline:
                 seen = last.get("status") if isinstance(last, dict) else last
                 raise DemoFailed(
