@@ -700,3 +700,15 @@ def test_shapes_that_cannot_be_cached_stop_being_tried():
         assert dd.validate(msg, raw) is None
     assert dd._shapes[b"A"] == []
     assert dd._shape_tries[b"A"] == 4 * SHAPES_PER_TYPE
+
+
+@given(st.binary(max_size=300))
+def test_validate_with_raw_never_raises_on_arbitrary_bytes(data):
+    from connector.fix.parser import parse
+
+    dd = DataDictionary.default()
+    raw = wire("8", ER_BODY)[:20] + data
+    msg = parse(raw)
+    if msg is not None:
+        result = dd.validate(msg, raw)
+        assert result is None or isinstance(result, Violation)
