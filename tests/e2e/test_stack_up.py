@@ -58,9 +58,16 @@ class UpProcess:
         self.argv = [*UP, "--data-dir", str(self.data), *args]
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> UpProcess:
+    def start(self, own_group: bool = False) -> UpProcess:
+        """``own_group``: run it as a terminal runs a job (its own process group)."""
         with open(self.out, "wb") as f:
-            self.proc = subprocess.Popen(self.argv, cwd=ROOT, stdout=f, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                self.argv,
+                cwd=ROOT,
+                stdout=f,
+                stderr=subprocess.STDOUT,
+                start_new_session=own_group,
+            )
         return self
 
     def text(self) -> str:
@@ -151,6 +158,24 @@ def test_sigterm_stops_every_child_and_exits_0(tmp_path: Path) -> None:
         up.stop()
 
 
+def test_ctrl_c_at_a_terminal_stops_in_order_the_connector_logs_out_first(tmp_path: Path) -> None:
+    """A terminal sends SIGINT to the job's process group; the children are not in it, so
+    ``up`` stops them itself: API and connector (which logs out) before the simulator."""
+    up = UpProcess(tmp_path, "--api-port", "0").start(own_group=True)
+    try:
+        up.wait_ready()
+        assert up.proc is not None
+        kids = children_of(up.proc.pid)
+        os.killpg(up.proc.pid, signal.SIGINT)
+        assert up.proc.wait(30) == 0, up.text()
+        assert not any(alive(p) for p in kids)
+        logs = up.data / "logs"
+        assert "logged_on -> logout_sent" in (logs / "connector.log").read_text()
+        assert "disconnect logout" in (logs / "simulator.log").read_text()
+    finally:
+        up.stop()
+
+
 def test_sigkill_of_up_still_stops_the_children(tmp_path: Path) -> None:
     up = UpProcess(tmp_path, "--api-port", "0").start()
     try:
@@ -183,6 +208,7 @@ def test_demo_completes_and_exits_0_even_when_port_8000_is_taken(tmp_path: Path)
     import socket
 
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past a TIME_WAIT
         try:
             s.bind(("127.0.0.1", 8000))
             s.listen()
