@@ -10,7 +10,7 @@ and its latency is measured from when it was DUE, so a stalled server is charged
 Reported per rate: offered and accepted orders/s (202 answers per second of the run), errors,
 and accept latency p50 / p99 / p99.9 in milliseconds.
 
-    .venv/bin/python -m bench.api [--rates 2000,4000,6000,8000,10000] [--seconds 3] [--aof]
+    .venv/bin/python -m bench.api [--rates 1000,2000,4000,6000,8000] [--seconds 3] [--aof]
 """
 
 from __future__ import annotations
@@ -189,7 +189,7 @@ def _pin(pid: int, cpu: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rates", default="2000,4000,6000,8000,10000")
+    ap.add_argument("--rates", default="1000,2000,4000,6000,8000")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--aof", action="store_true", help="Redis with AOF appendfsync always")
     args = ap.parse_args()
