@@ -190,3 +190,13 @@ async def test_websocket_without_a_token_is_refused_with_401(api: ApiProcess) ->
         async with websockets.connect(ws_url(api)):
             pass
     assert info.value.response.status_code == 401
+
+
+async def test_sse_with_a_bad_last_event_id_ends_with_an_error_event(
+    client: httpx.AsyncClient,
+) -> None:
+    async with client.stream("GET", "/v1/stream", headers={"Last-Event-ID": "garbage"}) as resp:
+        assert resp.status_code == 200
+        events = [e async for e in sse_events(resp) if "event" in e]
+    assert [e["event"] for e in events] == ["error"]
+    assert json.loads(events[0]["data"])["code"] == "invalid_request"
