@@ -207,7 +207,14 @@ class Connector(Application):
         self.role = "leader"
         token = self.lease.token
         log.info("%s: leader, fencing token %d", self.session_id, token)
-        store = SentRecordingStore(self.redis, self.session_id, fence_token=token)
+        store = SentRecordingStore(
+            self.redis,
+            self.session_id,
+            fence_token=token,
+            venue=self.cfg.venue,
+            process=self.process,
+            component=COMPONENT,
+        )
         session = ConnectorSession(self.cfg.session_settings(), store=store, app=self)
         self.session = session
         self._term_failed = asyncio.Event()
@@ -428,27 +435,13 @@ class Connector(Application):
                 break  # the rest stays pending: reclaimed after the next logon
             sent.append((it, seq, out.msg_type))
         if sent:
-            # stored (write-ahead, with the ClOrdIDs) and handed to the socket; raises if the
-            # store refused (fenced, Redis gone): the term ends, nothing is acknowledged
+            # stored (write-ahead, with the ClOrdIDs and then the ``sent`` trail steps) and
+            # handed to the socket; raises if the store refused (fenced, Redis gone): the term
+            # ends, nothing is acknowledged
             await session.flushed()
             self.stats.sent += len(sent)
-            at = utc_iso_now()
-            for it, seq, mt in sent:
+            for it, _seq, _mt in sent:
                 to_ack.setdefault(it.stream, []).append(it.entry_id)
-                trail.append(
-                    (
-                        it.cmd.order_id,
-                        {
-                            "step": "sent",
-                            "at": at,
-                            "detail": {
-                                "seq": seq,
-                                "cl_ord_id": it.cl_ord_id,
-                                "msg_type": mt.decode(),
-                            },
-                        },
-                    )
-                )
         if halted_reports:
             await self._apply(halted_reports)
         await self._ack(to_ack, trail)

@@ -1,6 +1,11 @@
 """The connector's session store: the engine's ``RedisStore`` that also records the ClOrdIDs
 carried by each batch, in the same fenced script and round trip (write-ahead, before the socket).
 
+Once that write succeeded (and before the engine writes the bytes to the socket) it appends the
+``sent`` step, with the outbound MsgSeqNum, to each order's trail: one script call per partition,
+pipelined. So the trail reads in time order (``sent`` before the venue's answer), and never says
+``sent`` for a message the store refused.
+
 ``fix_sent`` (``gateway.keys.fix_sent``) maps ClOrdID -> outbound MsgSeqNum. A connector that
 restarts (or a standby that takes over) acknowledges stream entries whose ClOrdID is there
 without sending them again; the FIX resend mechanism delivers whatever the venue missed.
@@ -8,8 +13,10 @@ without sending them again; the FIX resend mechanism delivers whatever the venue
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +25,17 @@ from redis.exceptions import ResponseError
 from connector.fix.redis_store import RedisStore
 from connector.fix.store import FencedError
 from gateway import keys
+from gateway.ids import base_order_id, partition_of_order_id
+from gateway.model import utc_iso
 
 _LUA = (Path(__file__).parent / "lua" / "store_save_sent.lua").read_text()
+_TRAIL_LUA = (Path(__file__).parent / "lua" / "sent_and_ack.lua").read_text()
 _ORDER_TYPES = (b"D", b"F", b"G")
+
+
+def order_message_type(raw: bytes) -> str:
+    i = raw.find(b"\x0135=")
+    return raw[i + 4 : i + 5].decode() if i >= 0 else ""
 
 
 def order_message_cl_ord_id(raw: bytes) -> str | None:
@@ -36,10 +51,23 @@ def order_message_cl_ord_id(raw: bytes) -> str | None:
 
 
 class SentRecordingStore(RedisStore):
-    def __init__(self, client: Any, session_id: str, fence_token: int | str | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        session_id: str,
+        fence_token: int | str | None = None,
+        *,
+        venue: str | None = None,
+        process: str = "connector",
+        component: str = "connector",
+    ) -> None:
         super().__init__(client, session_id, fence_token)
         self.sent_key = keys.fix_sent(session_id)
         self._save_sent = client.register_script(_LUA)
+        self._trail = client.register_script(_TRAIL_LUA)
+        self.venue = venue  # None: no trail steps (benchmarks of the store alone, tests)
+        self.process = process
+        self.component = component
 
     async def save(
         self,
@@ -57,6 +85,7 @@ class SentRecordingStore(RedisStore):
             len(messages),
         ]
         sent: list[str | int] = []
+        steps: list[tuple[str, int, str]] = []
         for seq, raw in messages:
             args.append(seq)
             args.append(raw)
@@ -64,6 +93,7 @@ class SentRecordingStore(RedisStore):
             if cl is not None:
                 sent.append(cl)
                 sent.append(seq)
+                steps.append((cl, seq, order_message_type(raw)))
         args.extend(sent)
         try:
             await self._save_sent(
@@ -75,3 +105,32 @@ class SentRecordingStore(RedisStore):
             raise
         finally:
             self.round_trips += 1
+        if steps and self.venue is not None:
+            await self._sent_steps(steps)
+
+    async def _sent_steps(self, steps: list[tuple[str, int, str]]) -> None:
+        at = utc_iso(datetime.now(UTC))
+        by_p: dict[int, list[tuple[str, str]]] = {}
+        for cl, seq, mt in steps:
+            try:
+                oid = base_order_id(cl)
+            except ValueError:
+                continue
+            p = partition_of_order_id(oid)
+            step = {
+                "at": at,
+                "step": "sent",
+                "component": self.component,
+                "process": self.process,
+                "detail": {"seq": seq, "cl_ord_id": cl, "msg_type": mt},
+            }
+            by_p.setdefault(p, []).append((keys.trail(p, oid), json.dumps(step)))
+        pipe = self.client.pipeline(transaction=False)
+        for p, rows in by_p.items():
+            assert self.venue is not None
+            await self._trail(  # queued in the pipeline (the script is loaded if missing)
+                keys=[keys.cmd_stream(p, self.venue), *[k for k, _ in rows]],
+                args=["-", 0, *[v for _, v in rows]],
+                client=pipe,
+            )
+        await pipe.execute()

@@ -23,6 +23,10 @@ class Venue(Application):
         default_factory=list
     )  # (type, ClOrdID, possdup)
     n: int = 0
+    logons: int = 0
+
+    def on_logon(self, session: FixSession) -> None:
+        self.logons += 1
 
     def on_message(self, session: FixSession, msg: simplefix.FixMessage) -> None:
         mt = msg.get(35)

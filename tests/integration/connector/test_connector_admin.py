@@ -37,7 +37,7 @@ async def leader(redis_client: Any, redis_server: Any, venue: VenueHandle) -> An
     await async_wait_until(lambda: _true(conn.role == "leader"), 10, "leader")
     yield conn
     conn.stop()
-    await task
+    await asyncio.wait_for(task, 20)  # a clean stop is bounded (Logout timeout)
 
 
 async def _true(v: bool) -> bool:
@@ -55,7 +55,11 @@ async def test_sequence_reset_needs_yes_and_is_audited(
         await asyncio.to_thread(cli, redis_server.url, "--reset-seq", "--yes", "--by", "op-1") == 0
     )
     await async_wait_until(
-        lambda: _true(venue.session.logged_on and venue.session.next_target_seq <= 2),
+        lambda: _true(
+            venue.venue.logons >= 2
+            and venue.session.logged_on
+            and venue.session.next_target_seq <= 2
+        ),
         15,
         "the venue to see a Logon with ResetSeqNumFlag",
     )

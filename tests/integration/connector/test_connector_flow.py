@@ -49,7 +49,9 @@ async def running(redis_client: Any, redis_server: Any, venue: VenueHandle) -> A
     yield start
     for c, _t in started:
         c.stop()
-    await asyncio.gather(*(t for _, t in started), return_exceptions=True)
+    await asyncio.wait_for(
+        asyncio.gather(*(t for _, t in started), return_exceptions=True), 20
+    )  # a clean stop is bounded (Logout timeout)
 
 
 async def status(redis: Any, oid: str) -> str:
