@@ -19,6 +19,7 @@ class Venue(Application):
 
     answer: bool = True
     refuse_status: bool = False
+    status_answer: str = ""  # answer OrderStatusRequest with ExecType=I and this OrdStatus
     received: list[tuple[bytes, str, bool]] = field(
         default_factory=list
     )  # (type, ClOrdID, possdup)
@@ -46,6 +47,24 @@ class Venue(Application):
                 (54, msg.get(54)),
                 (38, msg.get(38)),
                 (151, msg.get(38)),
+                (14, "0"),
+                (6, "0"),
+            ):
+                er.append_pair(tag, value)
+            session.send(er)
+        elif mt == b"H" and self.status_answer:
+            self.n += 1
+            er = simplefix.FixMessage()
+            er.append_pair(35, "8")
+            for tag, value in (
+                (37, f"V{self.n}"),
+                (11, cl),
+                (17, f"S{self.n}"),
+                (150, "I"),
+                (39, self.status_answer),
+                (55, msg.get(55)),
+                (54, msg.get(54)),
+                (151, "0"),
                 (14, "0"),
                 (6, "0"),
             ):

@@ -156,3 +156,29 @@ def test_connector_starts_from_flags_alone_and_refuses_bad_ones() -> None:
 
 def test_connector_process_is_the_one_leading(stack: dict[str, Any]) -> None:
     assert isinstance(stack["conn"], ConnectorProcess) and stack["conn"].alive()
+
+
+def test_cancel_on_disconnect_by_the_venue_reaches_the_order_after_restart() -> None:
+    redis = RedisServer(aof=True).start()
+    sim = SimulatorProcess("--phase", "continuous", "--cancel-on-disconnect").start()
+    api = ApiProcess(redis.url).start()
+    conn = ConnectorProcess(redis.url, sim.port).start()
+    try:
+        wait_until(lambda: sim.session_state("ORDERGATE")["logged_on"], 20, "connector logon")
+        with httpx.Client(base_url=api.url, headers=bearer(["B1"]), timeout=10) as http:
+            r = http.post(
+                "/v1/orders", json=order_body(account="B1", client_order_id="cod", price="2800")
+            )
+            oid = r.json()["order_id"]
+            wait_status(http, oid, "new")
+            conn.kill()  # SIGKILL: the venue sees the line drop and cancels the resting order
+            wait_until(lambda: not sim.session_state("ORDERGATE")["logged_on"], 10, "drop seen")
+            conn = ConnectorProcess(redis.url, sim.port).start()
+            o = wait_status(http, oid, "canceled")
+            assert o["status"] == "canceled"
+            assert steps(http, oid)[-1] == "canceled"
+    finally:
+        conn.stop()
+        api.stop()
+        sim.stop()
+        redis.stop()

@@ -164,3 +164,26 @@ async def test_throttle_spaces_messages_at_the_configured_rate(
     assert took >= (30 - 5 - 1) / 40 * 0.9, took  # burst of 5, then 40/s
     assert conn.throttle.waited > 0
     assert mapping.cl_ord_id_kind(ids[0]) == "new"
+
+
+@pytest.mark.parametrize(("ord_status", "expected"), [("0", "new"), ("4", "canceled")])
+async def test_in_flight_order_is_settled_by_the_venues_status_answer_after_reconnect(
+    redis_client: Any,
+    gw: OrderGateway,
+    venue: VenueHandle,
+    running: Any,
+    ord_status: str,
+    expected: str,
+) -> None:
+    venue.venue.answer = False  # the order is sent, its acknowledgement never comes
+    [oid] = await submit(gw, 1)
+    conn = await running()
+    await async_wait_until(lambda: _async(venue.venue.cl_ord_ids() == [oid]), 10, "order sent")
+    assert await status(redis_client, oid) == "pending_new"
+    venue.venue.status_answer = ord_status  # e.g. canceled by the venue on disconnect
+    venue.session.abort("test: line cut")
+    await async_wait_until(lambda: _is(redis_client, oid, expected), 15, f"order {expected}")
+    assert conn.stats.status_requests >= 1
+    step = (await trail_steps(redis_client, oid))[-1]
+    assert step["detail"]["reconciled"] is True
+    assert venue.venue.cl_ord_ids() == [oid]  # asked about, never sent again
