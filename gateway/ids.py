@@ -29,6 +29,7 @@ _SEQ_SPACE = 36**5
 
 
 _PAIRS = [a + b for a in ALPHABET for b in ALPHABET]  # 0..1295 as two base-36 digits
+_ALPHABET = tuple(ALPHABET)
 
 
 def _b36(n: int, width: int) -> str:
@@ -50,6 +51,7 @@ class _Generator:
     def _reseed(self) -> None:
         self.node = _b36(int.from_bytes(os.urandom(4), "big") % 36**4, 4)
         self.last_ms = 0
+        self.ms_text = _b36(0, 9)
         self.seq = int.from_bytes(os.urandom(2), "big")  # random start: less to collide on
         self.pid = os.getpid()
 
@@ -62,11 +64,21 @@ class _Generator:
             now = time.time_ns() // 1_000_000
             if now > self.last_ms:
                 self.last_ms = now
+                self.ms_text = _b36(now, 9)  # encoded once per millisecond, not per id
             self.seq += 1
             if self.seq >= _SEQ_SPACE:  # sequence wrapped within one ms: borrow the next ms
                 self.seq = 0
                 self.last_ms += 1
-            return _b36(self.last_ms, 9) + _b36(p, 2) + self.node + _b36(self.seq, 5)
+                self.ms_text = _b36(self.last_ms, 9)
+            seq = self.seq
+            return (
+                self.ms_text
+                + _PAIRS[p]
+                + self.node
+                + _ALPHABET[seq // 1_679_616]  # 36**4
+                + _PAIRS[seq // 1296 % 1296]
+                + _PAIRS[seq % 1296]
+            )
 
 
 _GEN = _Generator()

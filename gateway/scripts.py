@@ -107,26 +107,36 @@ def redis_errors() -> Iterator[None]:
         ) from exc
 
 
+def _bulk(a: Any) -> bytes:
+    """One argument as a RESP bulk string (the type checks in the order of frequency)."""
+    t = type(a)
+    if t is str:
+        b = a.encode()
+    elif t is bytes:
+        b = a
+    elif t is int:
+        b = b"%d" % a
+    elif isinstance(a, bytes | bytearray | memoryview):
+        b = bytes(a)
+    elif isinstance(a, str):
+        b = str(a).encode()
+    elif isinstance(a, int):
+        b = b"%d" % int(a)
+    else:
+        b = repr(a).encode()
+    return b"$%d\r\n%s\r\n" % (len(b), b)
+
+
 def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:
     """RESP encoding of several commands (str, bytes, int, float args), in one buffer.
 
     redis-py's own packer checks and encodes every argument through several layers; on the
-    submit and report paths it cost more client CPU than everything else together."""
+    submit and report paths it cost more client CPU than everything else together. One
+    ``%`` format per argument is the cheapest pure-Python encoding measured."""
     out: list[bytes] = []
     for args in commands:
         out.append(b"*%d\r\n" % len(args))
-        for a in args:
-            if isinstance(a, bytes):
-                b = a
-            elif isinstance(a, str):
-                b = a.encode()
-            elif isinstance(a, int):
-                b = b"%d" % a
-            else:
-                b = repr(a).encode()
-            out.append(b"$%d\r\n" % len(b))
-            out.append(b)
-            out.append(b"\r\n")
+        out += map(_bulk, args)
     return b"".join(out)
 
 

@@ -36,18 +36,20 @@ CLIENT_ORDER_ID_RE = re.compile(r"^[\x21-\x7e]{1,64}$")  # printable ASCII, no s
 MAX_QUANTITY = 10**12  # far above any risk limit; keeps integers exact everywhere
 PRICE_DECIMALS = 4
 
-_FIELDS = {
-    "account",
-    "client_order_id",
-    "symbol",
-    "side",
-    "type",
-    "quantity",
-    "price",
-    "time_in_force",
-    "venue",
-    "when_closed",
-}
+_FIELDS = frozenset(
+    {
+        "account",
+        "client_order_id",
+        "symbol",
+        "side",
+        "type",
+        "quantity",
+        "price",
+        "time_in_force",
+        "venue",
+        "when_closed",
+    }
+)
 
 
 def _bad(field: str, message: str) -> OrderError:
@@ -67,6 +69,10 @@ def _enum(body: Mapping[str, Any], name: str, enum: Any, default: Any = None) ->
     value = body.get(name, default)
     if value is None and default is None:
         raise _bad(name, f"{name} is required")
+    if type(value) is str:  # the common case: one dict lookup instead of the Enum call
+        member = enum._value2member_map_.get(value)
+        if member is not None:
+            return member
     try:
         return enum(value)
     except ValueError:
@@ -111,8 +117,8 @@ def parse_new_order(body: Any) -> NewOrderRequest:
     """Shape and types of a new-order JSON body; unknown fields are refused."""
     if not isinstance(body, Mapping):
         raise _bad("body", "the body must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
+    if not _FIELDS.issuperset(body):
+        unknown = sorted(set(body) - _FIELDS)
         raise _bad(unknown[0], f"unknown field {unknown[0]!r}")
     venue = body.get("venue")
     if venue is not None and (not isinstance(venue, str) or not venue):
@@ -238,6 +244,48 @@ def validate_new_order(
             "time_in_force",
         )
     return ValidatedOrder(request, sym, venue, phase, risk_price, on)
+
+
+class NewOrderValidator:
+    """``validate_new_order`` with the time-independent checks remembered per trading day.
+
+    Symbol, price (tick and daily limit), venue and order type depend only on the request
+    fields in the key and the Tokyo date, so a success is cached under
+    ``(symbol, type, price, venue, date)``; quantity, session phase and time in force are
+    checked on every call. Failures are never cached (their message quotes the input as
+    written), so they take the full path and raise exactly what ``validate_new_order`` raises.
+    Per process; not thread-safe (the API runs on one event loop).
+    """
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self, refdata: ReferenceData, routing: RoutingTable) -> None:
+        self.refdata = refdata
+        self.routing = routing
+        self._cache: dict[tuple[Any, ...], tuple[Symbol, str, Decimal]] = {}
+
+    def validate(self, request: NewOrderRequest, now: datetime) -> ValidatedOrder:
+        on = now.astimezone(TOKYO).date()
+        key = (request.symbol, request.type, request.price, request.venue, on)
+        hit = self._cache.get(key)
+        if hit is None:
+            v = validate_new_order(request, self.refdata, now, self.routing)
+            if len(self._cache) >= self.MAX_ENTRIES:
+                self._cache.clear()
+            self._cache[key] = (v.symbol, v.venue, v.risk_price)
+            return v
+        sym, venue, risk_price = hit
+        _check_quantity(request.quantity, on)
+        phase = phase_at(venue, now)
+        if phase is Phase.closed and request.when_closed == "reject":
+            raise OrderError(ErrorCode.market_closed, f"{venue} is closed", "venue")
+        if request.time_in_force not in allowed_time_in_force(venue, phase):
+            raise OrderError(
+                ErrorCode.time_in_force_not_allowed,
+                f"{request.time_in_force.value} is not allowed at {venue} during {phase.value}",
+                "time_in_force",
+            )
+        return ValidatedOrder(request, sym, venue, phase, risk_price, on)
 
 
 def validate_replace(

@@ -74,5 +74,7 @@ def run(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         timeout_graceful_shutdown=5,
         server_header=False,
+        # nothing here reads the client address; the X-Forwarded-* rewrite cost ~2 % per order
+        proxy_headers=False,
     )
     return 0

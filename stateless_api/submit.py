@@ -35,6 +35,7 @@ log = logging.getLogger("ordergate.api")
 
 PATH = "/v1/orders"
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_ENC = json.JSONEncoder(separators=(",", ":"))  # json.dumps would build one per call
 
 Scope = dict[str, Any]
 
@@ -80,7 +81,7 @@ async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -
         check_account(principal, request.account)
         outcome = await ctx.gateway.submit(request, process=ctx.process)
         ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
-        body = json.dumps(order_json(outcome.order), separators=(",", ":")).encode()
+        body = _ENC.encode(order_json(outcome.order)).encode()
         status = 202 if outcome.created else 200
         await send(
             {

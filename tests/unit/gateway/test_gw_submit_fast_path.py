@@ -1,0 +1,143 @@
+"""The submit hot path's shortcuts produce exactly what the general code produces.
+
+Each shortcut (direct msgpack encoders, the cached validator, the id generator's per-millisecond
+prefix, the trail step templates) must be invisible on the wire and in every answer.
+"""
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal as D
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway import ids
+from gateway.codec import (
+    NewOrderCommand,
+    OrderUpdate,
+    encode_command,
+    encode_event,
+    encode_new_order,
+    encode_submitted,
+)
+from gateway.errors import OrderError
+from gateway.model import OrderType, TimeInForce, utc_iso
+from gateway.orders import _ENQ_AFTER, _ENTRY, _split_entry, _step, _utc_iso
+from gateway.refdata import ReferenceData
+from gateway.routing import RoutingTable
+from gateway.validation import NewOrderValidator, parse_new_order, validate_new_order
+
+REF = ReferenceData.load()
+ROUTING = RoutingTable.load()
+CONTINUOUS = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # Friday 10:00 JST
+CLOSING = datetime(2026, 11, 27, 6, 27, tzinfo=UTC)  # 15:27 JST
+BODY = {
+    "account": "A1",
+    "client_order_id": "c-1",
+    "symbol": "7203",
+    "side": "buy",
+    "type": "limit",
+    "quantity": 100,
+    "price": "2500.5",
+    "time_in_force": "day",
+}
+text = st.text(min_size=1, max_size=30)
+
+
+@given(
+    text,
+    text,
+    text,
+    st.sampled_from(["buy", "sell"]),
+    st.integers(1, 10**12),
+    st.one_of(st.none(), st.sampled_from(["2500.5", "1", "0.1"])),
+    text,
+)
+def test_direct_new_order_encoding_equals_the_command_codec(oid, acct, cid, side, qty, px, at):
+    cmd = NewOrderCommand(oid, acct, cid, "7203", side, "limit", qty, px, "day", "TSE", at)
+    direct = encode_new_order(oid, acct, cid, "7203", side, "limit", qty, px, "day", "TSE", at)
+    assert direct == encode_command(cmd)
+
+
+@given(
+    text,
+    text,
+    st.sampled_from(["buy", "sell"]),
+    st.integers(1, 10**12),
+    st.one_of(st.none(), st.sampled_from(["2500.5", "7"])),
+    text,
+)
+def test_direct_submitted_event_encoding_equals_the_event_codec(oid, acct, side, qty, px, at):
+    event = OrderUpdate(
+        order_id=oid,
+        account=acct,
+        symbol="7203",
+        side=side,
+        status="pending_new",
+        event="submitted",
+        quantity=qty,
+        price=px,
+        cum_qty=0,
+        leaves_qty=qty,
+        avg_px="0",
+        at=at,
+    )
+    assert encode_submitted(oid, acct, "7203", side, qty, px, at) == encode_event(event)
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)))
+def test_fast_utc_timestamp_equals_utc_iso(naive):
+    at = naive.replace(tzinfo=UTC)
+    assert _utc_iso(at) == utc_iso(at)
+
+
+def test_enqueued_step_tail_is_what_the_general_step_leaves_after_the_entry_id():
+    full = _step(
+        "2026-11-27T01:00:00.000000Z", "enqueued", "api@h:1", {"stream": "s", "entry_id": _ENTRY}
+    )
+    assert _split_entry(full)[1] == _ENQ_AFTER
+
+
+@pytest.mark.parametrize("seq", [0, 35, 36, 1295, 1296, 36**4 - 1, 36**4, 36**5 - 2])
+def test_order_id_sequence_digits_are_base36_of_the_sequence(seq):
+    ids._GEN.seq = seq
+    oid = ids.new_order_id(5)
+    assert oid[-5:] == ids._b36(seq + 1, 5) and ids.partition_of_order_id(oid) == 5
+
+
+def _both(request, now):
+    """(result or error code) from the plain function and from a warm cached validator."""
+    validator = NewOrderValidator(REF, ROUTING)
+    validator.validate(parse_new_order(BODY), now)  # warm the cache for 7203 @ 2500.5
+    out = []
+    for fn in (
+        lambda: validate_new_order(request, REF, now, ROUTING),
+        lambda: validator.validate(request, now),
+    ):
+        try:
+            v = fn()
+            out.append((v.venue, v.phase, v.risk_price, v.trading_day, v.symbol.code))
+        except OrderError as exc:
+            out.append((exc.code, exc.message, exc.field))
+    return out
+
+
+@pytest.mark.parametrize(
+    "changes,now",
+    [
+        ({}, CONTINUOUS),
+        ({"quantity": 150}, CONTINUOUS),  # a cache hit must still check the quantity
+        ({"time_in_force": TimeInForce.at_open}, CONTINUOUS),  # ... and the phase's TIF
+        ({"when_closed": "reject"}, CONTINUOUS + timedelta(hours=8)),  # ... and closed
+        ({}, CLOSING),
+        ({}, CONTINUOUS + timedelta(days=1)),  # another day: another cache entry
+        ({"price": D("2500.50")}, CONTINUOUS),  # equal price, other spelling
+        ({"price": D("2500.3")}, CONTINUOUS),  # off tick: never cached
+        ({"type": OrderType.market, "price": None}, CONTINUOUS),
+    ],
+)
+def test_cached_validator_decides_like_validate_new_order(changes, now):
+    request = replace(parse_new_order(BODY), **changes)
+    plain, cached = _both(request, now)
+    assert cached == plain
