@@ -161,6 +161,7 @@ class Connector(Application):
         self._logon_event = asyncio.Event()
         self._halt_fields = [f"venue:{cfg.venue}", "all"]
         self._left_pending = False
+        self._cluster = _is_cluster(redis)
         self._sent_and_ack = _Script(redis, "sent_and_ack")
 
     # ------------------------------------------------------------------ lifecycle
@@ -291,13 +292,7 @@ class Connector(Application):
                     self._left_pending = False
                     await self._drain_pending(session, consumer)
                     continue
-                resp = await self.redis.xreadgroup(
-                    self.cfg.group,
-                    consumer,
-                    dict.fromkeys(self.streams, ">"),
-                    count=self.cfg.batch,
-                    block=100,
-                )
+                resp = await self._read_new(consumer)
                 if resp:
                     batch = [
                         (_s(stream), _s(eid), fields)
@@ -306,6 +301,27 @@ class Connector(Application):
                     ]
                     for lo in range(0, len(batch), self.cfg.batch):
                         await self._process(session, batch[lo : lo + self.cfg.batch], False)
+
+    async def _read_new(self, consumer: str) -> list[Any]:
+        """New entries of every partition: one blocking multi-stream XREADGROUP on a single
+        Redis; on Redis Cluster (streams in different slots) one non-blocking XREADGROUP per
+        partition, pipelined, with a short pause when all are empty."""
+        if not self._cluster:
+            resp = await self.redis.xreadgroup(
+                self.cfg.group,
+                consumer,
+                dict.fromkeys(self.streams, ">"),
+                count=self.cfg.batch,
+                block=100,
+            )
+            return list(resp or [])
+        pipe = self.redis.pipeline(transaction=False)
+        for s in self.streams:
+            pipe.xreadgroup(self.cfg.group, consumer, {s: ">"}, count=self.cfg.batch)
+        out = [r for res in await pipe.execute() for r in (res or [])]
+        if not out:
+            await asyncio.sleep(0.005)
+        return out
 
     async def _drain_pending(self, session: FixSession, consumer: str) -> None:
         """Reclaim every pending entry (a crashed leader's, or ours from a broken batch) and
@@ -478,7 +494,8 @@ class Connector(Application):
             stream = keys.cmd_stream(p, self.cfg.venue)
             ids = to_ack.get(stream, [])
             rows = steps.get(p, [])
-            pipe.evalsha(
+            pipe.execute_command(  # EVALSHA through execute_command: allowed in cluster pipelines
+                "EVALSHA",
                 self._sent_and_ack.sha,
                 1 + len(rows),
                 stream,
@@ -489,13 +506,18 @@ class Connector(Application):
                 *[v for _, v in rows],
             )
         res = await pipe.execute(raise_on_error=False)
-        if any(isinstance(r, rexc.NoScriptError) for r in res):  # Redis restarted: load, redo
-            await self._sent_and_ack.load()
-            await self._ack(to_ack, trail)
-            return
         for r in res:
-            if isinstance(r, Exception):
+            if isinstance(r, Exception) and not isinstance(r, rexc.NoScriptError):
                 raise r
+        if any(isinstance(r, rexc.NoScriptError) for r in res):
+            # Redis restarted or failed over: load the script and redo. Only when every call
+            # failed alike (one Redis); otherwise end the term: the XACKs missing are redone by
+            # the recovery path, which never sends twice
+            if all(isinstance(r, rexc.NoScriptError) for r in res):
+                await self._sent_and_ack.load()
+                await self._ack(to_ack, trail)
+                return
+            raise ConnectionError("some partitions lost the connector scripts; term ends")
 
     # ------------------------------------------------------------------ FIX -> orders
 
@@ -758,6 +780,12 @@ class Connector(Application):
         else:
             detail["result"] = f"unknown action {action!r}"
             await self._audit("admin_refused", detail)
+
+
+def _is_cluster(redis: Any) -> bool:
+    from redis.asyncio.cluster import RedisCluster
+
+    return isinstance(redis, RedisCluster)
 
 
 def _without_account(r: ExecReport) -> ExecReport:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from connector.fix.redis_store import RedisStore
 from connector.fix.store import FencedError
@@ -125,12 +125,29 @@ class SentRecordingStore(RedisStore):
                 "detail": {"seq": seq, "cl_ord_id": cl, "msg_type": mt},
             }
             by_p.setdefault(p, []).append((keys.trail(p, oid), json.dumps(step)))
-        pipe = self.client.pipeline(transaction=False)
-        for p, rows in by_p.items():
-            assert self.venue is not None
-            await self._trail(  # queued in the pipeline (the script is loaded if missing)
-                keys=[keys.cmd_stream(p, self.venue), *[k for k, _ in rows]],
-                args=["-", 0, *[v for _, v in rows]],
-                client=pipe,
-            )
-        await pipe.execute()
+        todo = list(by_p.items())
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            for p, rows in todo:
+                assert self.venue is not None
+                pipe.execute_command(  # EVALSHA this way is allowed in cluster pipelines too
+                    "EVALSHA",
+                    self._trail.sha,
+                    1 + len(rows),
+                    keys.cmd_stream(p, self.venue),
+                    *[k for k, _ in rows],
+                    "-",
+                    0,
+                    *[v for _, v in rows],
+                )
+            res = await pipe.execute(raise_on_error=False)
+            missing = [t for t, r in zip(todo, res, strict=True) if isinstance(r, NoScriptError)]
+            for r in res:
+                if isinstance(r, Exception) and not isinstance(r, NoScriptError):
+                    raise r
+            if not missing:
+                return
+            if attempt == 2:
+                raise RuntimeError("sent_and_ack.lua missing right after SCRIPT LOAD")
+            await self.client.script_load(_TRAIL_LUA)  # Redis restarted or failed over
+            todo = missing  # only the partitions whose steps were not written
