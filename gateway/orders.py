@@ -629,16 +629,20 @@ class OrderGateway:
 
     # --- live updates ------------------------------------------------------------------
 
-    async def events(
+    async def subscribe(
         self,
         accounts: Iterable[str] | None,
         last_event_id: str | None = None,
         *,
         block_ms: int = 1000,
     ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
-        """Order updates for ``accounts`` (None: every account) from the partitions' event
-        streams, resumable. Each event id is a cursor over every partition read
-        (``"p:entry,p:entry"``); pass the last one back to resume after it."""
+        """Order updates for ``accounts`` (None: every account), starting NOW: the start
+        position of every partition stream is fixed before this returns (``$`` resolved to
+        the stream's current last entry), so every event appended after ``subscribe``
+        returns is delivered, however late the first read comes. With ``last_event_id`` it
+        resumes right after that cursor instead. Each event id is a cursor over every
+        partition read (``"p:entry,p:entry"``). ``OrderError`` for a bad ``last_event_id``
+        or an unreachable Redis is raised here, not on the first read."""
         acct_set = None if accounts is None else set(accounts)
         parts = (
             sorted({keys.partition_of(a, self.P) for a in acct_set})
@@ -646,6 +650,25 @@ class OrderGateway:
             else list(range(self.P))
         )
         pos = await self._start_positions(parts, last_event_id)
+        return self._read_events(acct_set, parts, pos, block_ms)
+
+    async def events(
+        self,
+        accounts: Iterable[str] | None,
+        last_event_id: str | None = None,
+        *,
+        block_ms: int = 1000,
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """``subscribe`` as one async generator. Its start is fixed on the first read (a
+        generator runs nothing before it); use ``await subscribe(...)`` where "subscribed"
+        must mean "nothing after this point is missed"."""
+        source = await self.subscribe(accounts, last_event_id, block_ms=block_ms)
+        async for item in source:
+            yield item
+
+    async def _read_events(
+        self, acct_set: set[str] | None, parts: list[int], pos: dict[int, str], block_ms: int
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         cluster = isinstance(self.redis, RedisCluster)
         part_of = {keys.events(p): p for p in parts}
         while True:

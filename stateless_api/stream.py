@@ -1,6 +1,6 @@
 """Live order updates over server-sent events and WebSocket, resumable from a last event id.
 
-Both transports read the same source, ``OrderGateway.events(accounts, last_event_id)``, which
+Both transports read the same source, ``OrderGateway.subscribe(accounts, last_event_id)``, which
 yields ``(event_id, event)`` pairs; a client that reconnects with the last id it saw gets
 everything after it. A producer task feeds a small queue so the transport can send keep-alives
 while no event arrives, and a slow client applies back-pressure instead of growing memory.
@@ -33,16 +33,23 @@ def _dumps(value: Any) -> str:
 
 
 class _Feed:
-    """Run ``gateway.events`` in a task; hand its items out with a keep-alive timeout."""
+    """Run a subscription in a task; hand its items out with a keep-alive timeout.
 
-    def __init__(self, ctx: ApiContext, accounts: set[str], last_id: str | None) -> None:
+    ``await _Feed.open(...)`` returns only once the subscription's start position is fixed
+    (``OrderGateway.subscribe``): a client told "subscribed" misses nothing after it."""
+
+    def __init__(self, source: AsyncIterator[Any]) -> None:
         self.queue: asyncio.Queue[Any] = asyncio.Queue(QUEUE_SIZE)
-        self.ctx = ctx
-        self.task = asyncio.create_task(self._produce(accounts, last_id))
+        self.task = asyncio.create_task(self._produce(source))
 
-    async def _produce(self, accounts: set[str], last_id: str | None) -> None:
+    @classmethod
+    async def open(cls, ctx: ApiContext, accounts: set[str], last_id: str | None) -> _Feed:
+        """Raises ``OrderError`` for a bad last event id or an unreachable Redis."""
+        return cls(await ctx.gateway.subscribe(accounts, last_id))
+
+    async def _produce(self, source: AsyncIterator[Any]) -> None:
         try:
-            async for item in self.ctx.gateway.events(accounts, last_id):
+            async for item in source:
                 await self.queue.put(item)
         except OrderError as exc:
             await self.queue.put(exc)
@@ -65,10 +72,15 @@ class _Feed:
 async def _sse_body(
     ctx: ApiContext, accounts: set[str], last_id: str | None
 ) -> AsyncIterator[bytes]:
-    feed = _Feed(ctx, accounts, last_id)
+    try:
+        feed = await _Feed.open(ctx, accounts, last_id)
+    except OrderError as exc:
+        yield b"retry: 1000\n\n"
+        yield f"event: error\ndata: {_dumps(exc.to_dict())}\n\n".encode()
+        return
     ctx.metrics.stream_clients += 1
     try:
-        yield b"retry: 1000\n: subscribed\n\n"
+        yield b"retry: 1000\n: subscribed\n\n"  # the start position is fixed by now
         while True:
             item = await feed.next(KEEPALIVE_SECONDS)
             if item is None:
@@ -99,7 +111,13 @@ async def websocket_session(
 ) -> None:
     """Send ``{"id", "event"}`` text frames until the client goes away."""
     await websocket.accept()
-    feed = _Feed(ctx, accounts, last_id)
+    try:
+        feed = await _Feed.open(ctx, accounts, last_id)
+    except OrderError as exc:
+        with contextlib.suppress(Exception):
+            await websocket.send_text(_dumps({"type": "error", "error": exc.to_dict()}))
+            await websocket.close()
+        return
     ctx.metrics.stream_clients += 1
 
     async def watch_client() -> None:

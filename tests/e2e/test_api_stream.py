@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -43,24 +42,14 @@ async def next_order_event(events: AsyncIterator[dict[str, Any]]) -> dict[str, A
     return await asyncio.wait_for(read(), DEADLINE)
 
 
-async def submit_until_seen(
+async def submit_and_see(
     client: httpx.AsyncClient, see: Any, prefix: str
 ) -> tuple[dict[str, Any], set[str]]:
-    """Submit orders until the subscription shows one (the subscription starts at "now", which
-    the server fixes a moment after the response headers); returns the event and the ids sent."""
-    sent: set[str] = set()
-    deadline = time.monotonic() + DEADLINE
-    i = 0
-    while time.monotonic() < deadline:
-        r = await client.post("/v1/orders", json=order_body(client_order_id=f"{prefix}-{i}"))
-        assert r.status_code == 202
-        sent.add(r.json()["order_id"])
-        i += 1
-        try:
-            return await asyncio.wait_for(see(), 0.5), sent
-        except TimeoutError:
-            continue
-    raise TimeoutError("no live event")
+    """Submit one order after "subscribed" and return the next event: the subscription's start
+    is fixed before the server says "subscribed", so that order's event is the first one."""
+    r = await client.post("/v1/orders", json=order_body(client_order_id=f"{prefix}-0"))
+    assert r.status_code == 202
+    return await see(), {r.json()["order_id"]}
 
 
 # --- SSE -------------------------------------------------------------------------------------
@@ -72,25 +61,23 @@ async def test_sse_streams_live_updates_of_the_callers_orders(client: httpx.Asyn
         assert resp.headers["content-type"].startswith("text/event-stream")
         events = sse_events(resp)
         assert (await anext(events)) == {"comment": "subscribed"}
-        first, sent = await submit_until_seen(client, lambda: next_order_event(events), "live")
+        first, sent = await submit_and_see(client, lambda: next_order_event(events), "live")
         assert first["order_id"] in sent and first["account"] == "A1"
         assert first["status"] == "pending_new"
-        # once live, the next change arrives next: a cancel
+        # the next change arrives next: a cancel
         await client.delete(f"/v1/orders/{first['order_id']}")
         nxt = await next_order_event(events)
-        while nxt["order_id"] != first["order_id"]:  # later submits of the loop come first
-            nxt = await next_order_event(events)
-        assert nxt["status"] == "pending_cancel"
+        assert (nxt["order_id"], nxt["status"]) == (first["order_id"], "pending_cancel")
 
 
 async def test_sse_resumes_after_the_last_event_id(client: httpx.AsyncClient) -> None:
     async with client.stream("GET", "/v1/stream") as resp:
         events = sse_events(resp)
-        first, _ = await submit_until_seen(client, lambda: next_order_event(events), "r")
+        assert (await anext(events)) == {"comment": "subscribed"}
+        await submit_and_see(client, lambda: next_order_event(events), "r")
         later = (await client.post("/v1/orders", json=order_body(client_order_id="later"))).json()
         seen = await next_order_event(events)
-        while seen["order_id"] != later["order_id"]:
-            seen = await next_order_event(events)
+        assert seen["order_id"] == later["order_id"]
     # disconnected; one more order happens while we are away
     away = (await client.post("/v1/orders", json=order_body(client_order_id="away"))).json()
     async with client.stream("GET", "/v1/stream", headers={"Last-Event-ID": seen["id"]}) as resp:
@@ -106,36 +93,23 @@ async def test_sse_shows_no_other_accounts_orders(client: httpx.AsyncClient) -> 
         httpx.AsyncClient(base_url=str(client.base_url), headers=other) as c2,
     ):
         events = sse_events(resp)
+        assert (await anext(events)) == {"comment": "subscribed"}
         b1 = order_body(account="B1", client_order_id="b")
-        await submit_until_seen_as(c2, lambda: next_order_event(events), b1)
+        await submit_and_see_as(c2, lambda: next_order_event(events), b1)
         # live now: A1's orders must not show up before B1's next one
         for i in range(3):
             await client.post("/v1/orders", json=order_body(client_order_id=f"a1-{i}"))
         last = (await c2.post("/v1/orders", json={**b1, "client_order_id": "b-last"})).json()
         seen = await next_order_event(events)
-        while seen["order_id"] != last["order_id"]:
-            assert seen["account"] == "B1"
-            seen = await next_order_event(events)
+        assert (seen["order_id"], seen["account"]) == (last["order_id"], "B1")
 
 
-async def submit_until_seen_as(
+async def submit_and_see_as(
     c: httpx.AsyncClient, see: Any, body: dict[str, Any]
 ) -> tuple[dict[str, Any], set[str]]:
-    sent: set[str] = set()
-    deadline = time.monotonic() + DEADLINE
-    i = 0
-    while time.monotonic() < deadline:
-        r = await c.post(
-            "/v1/orders", json={**body, "client_order_id": f"{body['client_order_id']}-{i}"}
-        )
-        assert r.status_code == 202
-        sent.add(r.json()["order_id"])
-        i += 1
-        try:
-            return await asyncio.wait_for(see(), 0.5), sent
-        except TimeoutError:
-            continue
-    raise TimeoutError("no live event")
+    r = await c.post("/v1/orders", json={**body, "client_order_id": f"{body['client_order_id']}-0"})
+    assert r.status_code == 202
+    return await see(), {r.json()["order_id"]}
 
 
 async def test_sse_for_an_account_not_in_the_token_answers_403(client: httpx.AsyncClient) -> None:
@@ -173,7 +147,7 @@ async def test_websocket_streams_live_updates_and_resumes(
     async with websockets.connect(ws_url(api), additional_headers=headers) as ws:
         hello = json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
         assert hello == {"type": "subscribed", "accounts": ["A1"]}
-        first, sent = await submit_until_seen(client, lambda: ws_next_order(ws), "ws")
+        first, sent = await submit_and_see(client, lambda: ws_next_order(ws), "ws")
         assert first["order_id"] in sent
     away = (await client.post("/v1/orders", json=order_body(client_order_id="ws-away"))).json()
     token = headers["Authorization"].split()[1]

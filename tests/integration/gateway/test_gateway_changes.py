@@ -216,3 +216,19 @@ async def test_events_across_partitions_arrive_and_resume(gw, applier):
         _take(gw.events({"A1", "B2"}, got[-1][0], block_ms=100), 1), 10
     )
     assert [(e["order_id"], e["status"]) for _, e in resumed] == [(b, "new")]
+
+
+async def test_subscribe_without_a_last_id_misses_nothing_after_it_returns(gw):
+    before = (await gw.submit(order(client_order_id="before"), process="w1")).order.order_id
+    source = await gw.subscribe({"A1"}, block_ms=100)
+    # appended after subscribe returned, before anything reads the subscription
+    after = (await gw.submit(order(client_order_id="after"), process="w1")).order.order_id
+    got = await asyncio.wait_for(_take(source, 1), 10)
+    assert [e["order_id"] for _, e in got] == [after]
+    assert before != after
+
+
+async def test_subscribe_refuses_a_bad_last_event_id_before_any_read(gw):
+    with pytest.raises(OrderError) as info:
+        await gw.subscribe({"A1"}, "garbage")
+    assert info.value.code is ErrorCode.invalid_request
