@@ -46,7 +46,7 @@ from gateway.model import (
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
 from gateway.scripts import Batcher, Scripts, pipeline, redis_errors
-from gateway.validation import TOKYO, NewOrderValidator, validate_replace
+from gateway.validation import BODY_ONLY_ERRORS, TOKYO, NewOrderValidator, validate_replace
 
 Clock = Callable[[], datetime]
 HaltScope = Literal["account", "venue", "all"]
@@ -240,9 +240,12 @@ class OrderGateway:
         one JSON encoder (see the README's order API benchmark for what each step saved)."""
         now = self.clock()
         try:
-            v = self.validator.validate(request, now)
-        except OrderError:
-            # a retry of an order accepted earlier (e.g. before the venue closed) is still 200
+            v = self.validator.validate(request, now)  # pure: no Redis before it
+        except OrderError as exc:
+            if exc.code in BODY_ONLY_ERRORS:
+                raise  # no earlier submit of this body can have been accepted: 422 at once
+            # a rule of the moment (phase, day's limits): a retry of an order accepted earlier
+            # (e.g. before the venue closed) is still 200, so ask Redis first
             replay = await self._replay(keys.partition_of(request.account, self.P), request)
             if replay is not None:
                 return SubmitOutcome(replay, False)

@@ -52,6 +52,20 @@ _FIELDS = frozenset(
 )
 
 
+# Failures that follow from the body and the process's fixed configuration (reference data,
+# routing, venue table), never from the clock: no earlier submit of the same body can have
+# been accepted, so the gateway answers them without looking up the client order id.
+BODY_ONLY_ERRORS = frozenset(
+    {
+        ErrorCode.unknown_symbol,
+        ErrorCode.price_required,
+        ErrorCode.price_not_allowed,
+        ErrorCode.venue_not_allowed,
+        ErrorCode.order_type_not_allowed,
+    }
+)
+
+
 def _bad(field: str, message: str) -> OrderError:
     return OrderError(ErrorCode.invalid_request, message, field)
 

@@ -66,3 +66,17 @@ def test_redis_down_answers_503_and_nothing_is_half_written(own_redis: RedisServ
             assert c.post("/v1/orders", json=order_body()).status_code == 202
     finally:
         api.stop()
+
+
+def test_redis_down_an_order_for_an_unknown_symbol_still_answers_422(
+    own_redis: RedisServer,
+) -> None:
+    api = ApiProcess(own_redis.url).start()
+    try:
+        with httpx.Client(base_url=api.url, headers=bearer(), timeout=10) as c:
+            own_redis.stop()
+            r = c.post("/v1/orders", json=order_body(symbol="0000"))
+            assert r.status_code == 422, r.text
+            assert r.json()["error"]["code"] == "unknown_symbol"
+    finally:
+        api.stop()

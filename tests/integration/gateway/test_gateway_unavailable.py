@@ -104,3 +104,35 @@ async def test_pipeline_returns_error_replies_in_place(redis_client):
     assert replies[0] == 1 and replies[2] == 2
     assert "WRONGTYPE" in str(replies[1])
     assert await redis_client.ping()  # the connection is still usable afterwards
+
+
+@pytest.mark.parametrize(
+    "change,code",
+    [
+        ({"symbol": "0000"}, ErrorCode.unknown_symbol),
+        ({"type": "market"}, ErrorCode.price_not_allowed),
+        ({"venue": "NOWHERE"}, ErrorCode.venue_not_allowed),
+    ],
+)
+async def test_body_only_validation_failure_answers_without_redis(change, code):
+    from support.procs import free_port
+
+    client = _client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    gw = OrderGateway(client, GatewayConfig(), REFDATA, Clock())
+    with pytest.raises(OrderError) as ei:
+        await gw.submit(order(**change), process="w1")
+    assert ei.value.code is code
+    await client.aclose()
+
+
+async def test_failure_of_a_rule_of_the_moment_asks_redis_for_an_earlier_accept():
+    """Off the day's price band: the same body may have been accepted on another day, and only
+    Redis knows, so with Redis down the answer is redis_unavailable (retry), not the 422."""
+    from support.procs import free_port
+
+    client = _client(f"redis://127.0.0.1:{free_port()}/0")
+    gw = OrderGateway(client, GatewayConfig(), REFDATA, Clock())
+    with pytest.raises(OrderError) as ei:
+        await gw.submit(order(price="9000"), process="w1")
+    assert ei.value.code is ErrorCode.redis_unavailable
+    await client.aclose()
