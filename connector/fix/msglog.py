@@ -2,8 +2,10 @@
 
 A sink receives ``(session_id, direction, epoch_seconds, raw)``; the default writes one line per
 message to ``<FileLogPath>/<session>.messages.log`` (``2026-11-27T22:10:00.123456Z IN <raw>``,
-raw bytes kept as on the wire, SOH included). Writes are buffered; the audit-archive work ships
-these files to S3.
+raw bytes kept as on the wire, SOH included, except that secrets — Password(554) and
+NewPassword(925) of a Logon — are replaced by ``***`` before anything is written, so a log file
+(or its copy in the audit archive) never holds a credential). Writes are buffered; the
+audit-archive work ships these files to S3.
 """
 
 from __future__ import annotations
@@ -22,6 +24,16 @@ class MessageLog(Protocol):
     def write(self, session_id: str, direction: str, ts: float, raw: bytes) -> None: ...
 
     def close(self) -> None: ...
+
+
+_SECRET = re.compile(rb"(\x01(?:554|925)=)[^\x01]*")
+
+
+def redact_secrets(raw: bytes) -> bytes:
+    """``raw`` with the values of Password(554) and NewPassword(925) replaced by ``***``."""
+    if b"\x01554=" not in raw and b"\x01925=" not in raw:
+        return raw  # the hot path: only Logon messages carry credentials
+    return _SECRET.sub(rb"\1***", raw)
 
 
 def _stamp(ts: float) -> bytes:
@@ -69,7 +81,7 @@ class FileMessageLog:
         if f is None:
             f = open(self.path_for(session_id), "ab", buffering=self.buffer_size)  # noqa: SIM115
             self._files[session_id] = f
-        f.write(_stamp(ts) + b" " + direction.encode() + b" " + raw + b"\n")
+        f.write(_stamp(ts) + b" " + direction.encode() + b" " + redact_secrets(raw) + b"\n")
 
     def flush(self) -> None:
         for f in self._files.values():
