@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,17 @@ class Script:
         self.name = name
         self.source = source(name)
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
+        self._heads: dict[tuple[int, int], bytes] = {}
+
+    def evalsha_head(self, n_keys: int, n_args: int) -> bytes:
+        """RESP of ``*<3+n> EVALSHA <sha> <n_keys>``: what precedes the keys and arguments."""
+        head = self._heads.get((n_keys, n_args))
+        if head is None:
+            head = b"*%d\r\n" % (3 + n_keys + n_args) + b"".join(
+                _bulk(a) for a in ("EVALSHA", self.sha, n_keys)
+            )
+            self._heads[(n_keys, n_args)] = head
+        return head
 
     async def __call__(self, redis: Any, keys: Sequence[str], args: Sequence[Any]) -> Any:
         try:
@@ -127,6 +138,23 @@ def _bulk(a: Any) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(b), b)
 
 
+def _pack_into(out: list[bytes], args: Iterable[Any]) -> None:
+    """Append each argument as a RESP bulk string (inlined: this runs ~40 times per submit)."""
+    for a in args:
+        t = type(a)
+        if t is str:
+            b = a.encode()
+        elif t is bytes:
+            b = a
+        elif t is int:
+            b = b"%d" % a
+        else:
+            b = _bulk(a)
+            out.append(b)
+            continue
+        out.append(b"$%d\r\n%s\r\n" % (len(b), b))
+
+
 def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:
     """RESP encoding of several commands (str, bytes, int, float args), in one buffer.
 
@@ -136,11 +164,31 @@ def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:
     out: list[bytes] = []
     for args in commands:
         out.append(b"*%d\r\n" % len(args))
-        out += map(_bulk, args)
+        _pack_into(out, args)
     return b"".join(out)
 
 
-async def pipeline(redis: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
+def pack_script_calls(calls: Sequence[tuple[Script, Sequence[Any], Sequence[Any]]]) -> bytes:
+    """``pack_commands`` of ``EVALSHA sha numkeys *keys *args`` per call, the constant head
+    (command name, SHA, key count) packed once per script and shape."""
+    out: list[bytes] = []
+    for script, keys, args in calls:
+        out.append(script.evalsha_head(len(keys), len(args)))
+        _pack_into(out, keys)
+        _pack_into(out, args)
+    return b"".join(out)
+
+
+def packs_itself(redis: Any) -> bool:
+    """True for a single-node client: ``pipeline`` writes RESP it packed itself."""
+    return getattr(redis, "connection_pool", None) is not None and (
+        getattr(redis, "connection", None) is None
+    )
+
+
+async def pipeline(
+    redis: Any, commands: Sequence[Sequence[Any]], packed: bytes | None = None
+) -> list[Any]:
     """Send ``commands`` in one write on one connection and read every reply; an error reply
     comes back as its exception in its place. A connection error raises (after disconnecting
     the connection: its replies can no longer be matched). Cluster clients use redis-py's
@@ -153,7 +201,7 @@ async def pipeline(redis: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
         return list(await pipe.execute(raise_on_error=False))
     conn = await pool.get_connection("EVALSHA")
     try:
-        await conn.send_packed_command(pack_commands(commands))
+        await conn.send_packed_command(packed if packed is not None else pack_commands(commands))
         replies: list[Any] = []
         for _ in commands:
             try:
@@ -217,12 +265,22 @@ class Batcher:
         self, batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]]
     ) -> None:
         try:
-            commands: list[list[Any]] = [
-                ["EVALSHA", script.sha, len(keys), *keys, *args] for script, keys, args, _ in batch
-            ]
-            if self.wait_replicas:
-                commands.append(["WAIT", self.wait_replicas, self.wait_timeout_ms])
-            results = await pipeline(self.redis, commands)
+            wait: list[Sequence[Any]] = (
+                [["WAIT", self.wait_replicas, self.wait_timeout_ms]] if self.wait_replicas else []
+            )
+            if packs_itself(self.redis):  # packed here; ``commands`` only counts the replies
+                packed: bytes | None = pack_script_calls(
+                    [(script, keys, args) for script, keys, args, _ in batch]
+                ) + pack_commands(wait)
+                commands: list[Sequence[Any]] = [()] * (len(batch) + len(wait))
+            else:
+                packed = None
+                commands = [
+                    ("EVALSHA", script.sha, len(keys), *keys, *args)
+                    for script, keys, args, _ in batch
+                ]
+                commands += wait
+            results = await pipeline(self.redis, commands, packed)
         except BaseException as exc:  # connection lost, cancelled: every caller hears it
             for *_, fut in batch:
                 if not fut.done():

@@ -14,3 +14,12 @@ def test_pack_matches_redis_py_for_every_argument_type():
 def test_pack_concatenates_commands_in_order():
     a, b = ["PING"], ["ECHO", "x"]
     assert pack_commands([a, b]) == pack_commands([a]) + pack_commands([b])
+
+
+def test_packed_script_calls_equal_the_plain_evalsha_commands():
+    from gateway.scripts import Script, pack_script_calls
+
+    s = Script("submit")
+    calls = [(s, ["og:{1}:a", "og:{1}:b"], ["x", 7, b"\x00"]), (s, ["k"], [])]
+    expected = pack_commands([["EVALSHA", s.sha, len(k), *k, *a] for _, k, a in calls])
+    assert pack_script_calls(calls) == expected
