@@ -45,7 +45,7 @@ from gateway.model import (
 )
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
-from gateway.scripts import Batcher, Scripts, pipeline, redis_errors
+from gateway.scripts import Batcher, Scripts, packs_itself, pipeline, redis_errors, resp_bulk
 from gateway.validation import BODY_ONLY_ERRORS, TOKYO, NewOrderValidator, validate_replace
 
 Clock = Callable[[], datetime]
@@ -151,13 +151,19 @@ def _utc_iso(at: datetime) -> str:
     return utc_iso(at)
 
 
+def _same(x: Any) -> Any:
+    return x
+
+
 @dataclass(frozen=True, slots=True)
 class _SubmitPlan:
     p: int
     cmd_key: str
-    mid_keys: tuple[str, ...]  # KEYS[3..8] of submit.lua
-    halt_key: str
+    mid_keys: tuple[Any, ...]  # KEYS[3..8] of submit.lua (str, or RespBulk on a single Redis)
+    halt_key: Any
+    account_venue: tuple[Any, Any]  # ARGV[3..4] of submit.lua
     limits: tuple[Any, ...]  # ARGV[8..13] of submit.lua
+    p_arg: Any  # ARGV[25]
     stream_json: str  # the command stream's name as a JSON string (the enqueued step)
 
 
@@ -186,6 +192,9 @@ class OrderGateway:
         self.P = config.partitions
         self.validator = NewOrderValidator(refdata, self.routing)
         self._plans: dict[tuple[str, str], _SubmitPlan] = {}
+        self._packs = packs_itself(redis)  # single Redis: the batcher packs RESP itself
+        self._proc_args: dict[str, tuple[Any, Any]] = {}
+        self._enq_after: Any = resp_bulk(_ENQ_AFTER) if self._packs else _ENQ_AFTER
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -205,32 +214,56 @@ class OrderGateway:
             p = keys.partition_of(account, self.P)
             limits = self.config.risk_for(account)
             cmd_key = keys.cmd_stream(p, venue)
+            # on a single Redis the constants travel pre-encoded (RespBulk), else as values
+            enc: Callable[[Any], Any] = resp_bulk if self._packs else _same
             plan = _SubmitPlan(
                 p=p,
                 cmd_key=cmd_key,
-                mid_keys=(
-                    keys.account(p, account),
-                    keys.account_orders(p, account),
-                    keys.account_open(p, account),
-                    keys.open_orders(p),
-                    cmd_key,
-                    keys.events(p),
+                mid_keys=tuple(
+                    map(
+                        enc,
+                        (
+                            keys.account(p, account),
+                            keys.account_orders(p, account),
+                            keys.account_open(p, account),
+                            keys.open_orders(p),
+                            cmd_key,
+                            keys.events(p),
+                        ),
+                    )
                 ),
-                halt_key=keys.halt(p),
-                limits=(
-                    limits.max_order_quantity,
-                    limits.max_order_notional,
-                    limits.max_open_orders,
-                    limits.max_daily_buy_notional,
-                    repr(float(limits.orders_per_second)),
-                    limits.burst,
+                halt_key=enc(keys.halt(p)),
+                account_venue=(enc(account), enc(venue)),
+                limits=tuple(
+                    map(
+                        enc,
+                        (
+                            limits.max_order_quantity,
+                            limits.max_order_notional,
+                            limits.max_open_orders,
+                            limits.max_daily_buy_notional,
+                            repr(float(limits.orders_per_second)),
+                            limits.burst,
+                        ),
+                    )
                 ),
+                p_arg=enc(p),
                 stream_json=_ENC.encode(cmd_key),
             )
             if len(self._plans) >= 4096:
                 self._plans.clear()
             self._plans[(account, venue)] = plan
         return plan
+
+    def _process_args(self, process: str) -> tuple[Any, Any]:
+        """ARGV[17..18] of submit.lua: the process name and the events stream's MAXLEN."""
+        pair = self._proc_args.get(process)
+        if pair is None:
+            enc: Callable[[Any], Any] = resp_bulk if self._packs else _same
+            pair = (enc(process), enc(self.config.events_maxlen))
+            if len(self._proc_args) < 64:
+                self._proc_args[process] = pair
+        return pair
 
     async def submit(self, request: NewOrderRequest, *, process: str) -> SubmitOutcome:
         """Validate, then one script: idempotency, halt, risk, record, command, trail, event.
@@ -285,8 +318,7 @@ class OrderGateway:
             args: list[Any] = [
                 order_id,
                 fp,
-                account,
-                venue,
+                *plan.account_venue,
                 side,
                 qty,
                 notional,
@@ -296,19 +328,18 @@ class OrderGateway:
                     order_id, account, cid, request.symbol, side, otype, qty, price, tif, venue, at
                 ),
                 at,
-                process,
-                self.config.events_maxlen,
+                *self._process_args(process),
                 cid,
                 request.symbol,
                 otype,
                 price or "",
                 tif,
                 request.when_closed,
-                p,
+                plan.p_arg,
                 encode_submitted(order_id, account, request.symbol, side, qty, price, at),
                 received,
                 enq_before,
-                _ENQ_AFTER,
+                self._enq_after,
             ]
             with redis_errors():
                 res, acked = await self.batcher.call(self.scripts.submit, skeys, args)

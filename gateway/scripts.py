@@ -138,6 +138,16 @@ def _bulk(a: Any) -> bytes:
     return b"$%d\r\n%s\r\n" % (len(b), b)
 
 
+class RespBulk(bytes):
+    """An argument already encoded as a RESP bulk string (``$<len>\\r\\n<data>\\r\\n``): the
+    submit path encodes its per-account constants once. Only for a client that
+    ``packs_itself`` (single Redis): every other path would send these bytes as the value."""
+
+
+def resp_bulk(value: str | bytes | int) -> RespBulk:
+    return RespBulk(_bulk(value))
+
+
 def _pack_into(out: list[bytes], args: Iterable[Any]) -> None:
     """Append each argument as a RESP bulk string (inlined: this runs ~40 times per submit)."""
     for a in args:
@@ -146,6 +156,9 @@ def _pack_into(out: list[bytes], args: Iterable[Any]) -> None:
             b = a.encode()
         elif t is bytes:
             b = a
+        elif t is RespBulk:
+            out.append(a)
+            continue
         elif t is int:
             b = b"%d" % a
         else:
@@ -297,7 +310,9 @@ class Batcher:
                 continue
             if isinstance(res, rexc.NoScriptError):
                 try:
-                    if self.wait_replicas:
+                    if packs_itself(self.redis):  # args may hold RespBulk: resend as packed
+                        res, acked_one = await self._load_and_resend(script, keys, args)
+                    elif self.wait_replicas:
                         res, acked_one = await script.call_and_wait(
                             self.redis, keys, args, self.wait_replicas, self.wait_timeout_ms
                         )
@@ -313,3 +328,25 @@ class Batcher:
                 fut.set_exception(res)
             else:
                 fut.set_result((res, acked))
+
+    async def _load_and_resend(
+        self, script: Script, keys: Sequence[Any], args: Sequence[Any]
+    ) -> tuple[Any, int]:
+        """After NOSCRIPT (a restarted or failed-over Redis): load the script, send the call
+        again (and its WAIT on the same connection)."""
+        await self.redis.script_load(script.source)
+        wait: list[Sequence[Any]] = (
+            [["WAIT", self.wait_replicas, self.wait_timeout_ms]] if self.wait_replicas else []
+        )
+        replies = await pipeline(
+            self.redis,
+            [()] * (1 + len(wait)),
+            pack_script_calls([(script, keys, args)]) + pack_commands(wait),
+        )
+        res = replies[0]
+        if isinstance(res, Exception):
+            raise res
+        acked = 0
+        if wait:
+            acked = 0 if isinstance(replies[1], Exception) else int(replies[1])
+        return res, acked

@@ -23,3 +23,12 @@ def test_packed_script_calls_equal_the_plain_evalsha_commands():
     calls = [(s, ["og:{1}:a", "og:{1}:b"], ["x", 7, b"\x00"]), (s, ["k"], [])]
     expected = pack_commands([["EVALSHA", s.sha, len(k), *k, *a] for _, k, a in calls])
     assert pack_script_calls(calls) == expected
+
+
+def test_pre_encoded_arguments_pack_as_their_plain_values():
+    from gateway.scripts import Script, pack_script_calls, resp_bulk
+
+    s = Script("submit")
+    plain = [(s, ["og:{1}:a"], ["B01", 10_000, "0.5", b"\x00"])]
+    pre = [(s, [resp_bulk("og:{1}:a")], [resp_bulk("B01"), resp_bulk(10_000), "0.5", b"\x00"])]
+    assert pack_script_calls(pre) == pack_script_calls(plain)
