@@ -1,8 +1,11 @@
-"""A fault-injecting TCP proxy for FIX sessions: forwards whole messages, drops the ones it is told to.
+"""A fault-injecting TCP proxy for FIX sessions: forwards whole messages, drops the ones it is told
+to, delays a direction by a set latency, and cuts the line.
 
 It sits between an initiator and an acceptor (``initiator -> proxy.port -> upstream``), splits each
 direction into FIX messages by BeginString / BodyLength / CheckSum, and forwards them unchanged
-except the chosen ones, which vanish as if lost on the wire. It runs its own asyncio loop in a
+except the chosen ones, which vanish as if lost on the wire. A delay (:meth:`FaultProxy.set_delay`)
+holds each chunk read in that direction for that long before writing it on, in order, while reading
+goes on (latency, not a bandwidth cap). It runs its own asyncio loop in a
 background thread, so sync tests (QuickFIX on both sides) and async tests (our engine in the
 test's loop) use it the same way. Bytes that do not frame as FIX are forwarded as they are.
 """
@@ -88,6 +91,8 @@ class FaultProxy:
     forwarded: dict[str, int] = field(default_factory=lambda: {TO_ACCEPTOR: 0, TO_INITIATOR: 0})
     dropped: list[tuple[str, bytes]] = field(default_factory=list)
     connections: int = 0
+    delays: dict[str, float] = field(default_factory=lambda: {TO_ACCEPTOR: 0.0, TO_INITIATOR: 0.0})
+    delayed: dict[str, int] = field(default_factory=lambda: {TO_ACCEPTOR: 0, TO_INITIATOR: 0})
     _rules: list[_Rule] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _loop: asyncio.AbstractEventLoop | None = None
@@ -116,6 +121,14 @@ class FaultProxy:
             return self.forwarded[direction] + self._dropped_in(direction) + 1 == target
 
         self.drop_where(direction, nth)
+
+    def set_delay(self, direction: str, seconds: float) -> None:
+        """Latency of ``direction`` from now on (0: none). Chunks already held keep their time;
+        order is kept either way, so lowering it lets the queue drain behind the held ones."""
+        if seconds < 0:
+            raise ValueError("a delay cannot be negative")
+        with self._lock:
+            self.delays[direction] = seconds
 
     def pending_rules(self) -> int:
         with self._lock:
@@ -213,11 +226,20 @@ class FaultProxy:
     async def _pump(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, direction: str
     ) -> None:
+        """Read, frame, drop; hand each chunk with its due time to the delivering task. At EOF
+        what is held is still delivered (in time), then the pump ends."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue()
+        deliver = asyncio.create_task(self._deliver(queue, writer))
         buf = bytearray()
         try:
             while True:
                 data = await reader.read(65536)
+                if deliver.done():  # the other end is gone
+                    return
                 if not data:
+                    queue.put_nowait(None)
+                    await deliver
                     return
                 buf += data
                 out = []
@@ -228,7 +250,27 @@ class FaultProxy:
                         self.forwarded[direction] += 1
                     out.append(raw)
                 if out:
-                    writer.write(b"".join(out))
-                    await writer.drain()
+                    with self._lock:
+                        delay = self.delays[direction]
+                    if delay > 0:
+                        self.delayed[direction] += len(out)
+                    queue.put_nowait((loop.time() + delay, b"".join(out)))
+        except (OSError, asyncio.CancelledError):
+            return
+        finally:
+            deliver.cancel()
+
+    @staticmethod
+    async def _deliver(
+        queue: asyncio.Queue[tuple[float, bytes] | None], writer: asyncio.StreamWriter
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while (item := await queue.get()) is not None:
+                due, data = item
+                if (wait := due - loop.time()) > 0:
+                    await asyncio.sleep(wait)  # the injected latency itself
+                writer.write(data)
+                await writer.drain()
         except (OSError, asyncio.CancelledError):
             return

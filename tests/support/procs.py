@@ -124,6 +124,13 @@ class RedisServer:
                 self.proc.wait(5)
         self.proc = None
 
-    def restart(self) -> None:
-        self.stop()
+    def kill(self) -> None:
+        """SIGKILL: no AOF flush, no clean shutdown; only what ``appendfsync`` already made
+        durable survives. The port and the AOF directory stay for :meth:`start`."""
+        self.stop(signal.SIGKILL)
+
+    def restart(self, sig: int = signal.SIGTERM) -> None:
+        """Stop with ``sig`` (SIGTERM: graceful, SIGKILL: a crash), start on the same port and
+        directory (so the AOF is loaded again)."""
+        self.stop(sig)
         self.start()
