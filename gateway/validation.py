@@ -28,7 +28,7 @@ from gateway.model import (
 )
 from gateway.refdata import ReferenceData, Symbol
 from gateway.routing import RoutingTable
-from gateway.venues import Phase, allowed_time_in_force, get_venue, phase_at
+from gateway.venues import Phase, allowed_time_in_force, get_venue, phase_at, venue_codes
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 ACCOUNT_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -277,6 +277,25 @@ class NewOrderValidator:
         self.refdata = refdata
         self.routing = routing
         self._cache: dict[tuple[Any, ...], tuple[Symbol, str, Decimal]] = {}
+        # session boundaries fall on whole minutes: the phase is then one per (venue, minute)
+        self._phases: dict[tuple[str, int], Phase] | None = {}
+        for code in venue_codes():
+            v = get_venue(code)
+            for sess in v.sessions if v is not None else ():
+                if any(t.second or t.microsecond for t in (sess.start, sess.end)):
+                    self._phases = None
+
+    def _phase(self, venue: str, now: datetime) -> Phase:
+        if self._phases is None:
+            return phase_at(venue, now)
+        key = (venue, int(now.timestamp()) // 60)
+        phase = self._phases.get(key)
+        if phase is None:
+            phase = phase_at(venue, now)
+            if len(self._phases) >= 1024:
+                self._phases.clear()
+            self._phases[key] = phase
+        return phase
 
     def validate(self, request: NewOrderRequest, now: datetime) -> ValidatedOrder:
         on = now.astimezone(TOKYO).date()
@@ -290,7 +309,7 @@ class NewOrderValidator:
             return v
         sym, venue, risk_price = hit
         _check_quantity(request.quantity, on)
-        phase = phase_at(venue, now)
+        phase = self._phase(venue, now)
         if phase is Phase.closed and request.when_closed == "reject":
             raise OrderError(ErrorCode.market_closed, f"{venue} is closed", "venue")
         if request.time_in_force not in allowed_time_in_force(venue, phase):

@@ -135,9 +135,34 @@ def _both(request, now):
         ({"price": D("2500.50")}, CONTINUOUS),  # equal price, other spelling
         ({"price": D("2500.3")}, CONTINUOUS),  # off tick: never cached
         ({"type": OrderType.market, "price": None}, CONTINUOUS),
+        # either side of a session boundary (15:25 JST, the closing auction): per-minute phase
+        ({"time_in_force": TimeInForce.at_close}, CLOSING - timedelta(minutes=2, microseconds=1)),
+        ({"time_in_force": TimeInForce.at_close}, CLOSING - timedelta(minutes=2)),
+        ({"time_in_force": TimeInForce.ioc}, CLOSING - timedelta(minutes=2)),
+        ({"time_in_force": TimeInForce.ioc}, CLOSING - timedelta(minutes=2, microseconds=1)),
     ],
 )
 def test_cached_validator_decides_like_validate_new_order(changes, now):
     request = replace(parse_new_order(BODY), **changes)
     plain, cached = _both(request, now)
     assert cached == plain
+
+
+def test_cached_validator_follows_the_phase_across_a_session_boundary():
+    validator = NewOrderValidator(REF, ROUTING)
+    boundary = CLOSING - timedelta(minutes=2)  # 15:25:00 JST: the closing auction starts
+    request = replace(parse_new_order(BODY), time_in_force=TimeInForce.ioc)
+    for now in (boundary - timedelta(microseconds=1), boundary, boundary + timedelta(seconds=59)):
+        for fn in (validator.validate, lambda r, t: validate_new_order(r, REF, t, ROUTING)):
+            try:
+                outcome: object = fn(request, now).phase
+            except OrderError as exc:
+                outcome = exc.code
+            assert outcome == _plain_phase_or_code(request, now)
+
+
+def _plain_phase_or_code(request, now):
+    try:
+        return validate_new_order(request, REF, now, ROUTING).phase
+    except OrderError as exc:
+        return exc.code
