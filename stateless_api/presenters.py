@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
+from json.encoder import encode_basestring_ascii as _q  # what the encoder uses (C)
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from gateway import market_rules
+from gateway.model import price_str
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -35,6 +38,49 @@ def order_json(order: Any) -> dict[str, Any]:
     """``Order.to_json`` is already JSON-ready (Decimals as strings): no second walk."""
     result: dict[str, Any] = order.to_json()
     return result
+
+
+_ENC = json.JSONEncoder(separators=(",", ":"))
+_BODY = (
+    '{"order_id":%s,"account":%s,"client_order_id":%s,"symbol":%s,"side":%s,"type":%s,'
+    '"quantity":%d,"price":%s,"time_in_force":%s,"venue":%s,"when_closed":%s,"status":%s,'
+    '"cum_qty":%d,"leaves_qty":%d,"avg_px":%s,"fills":[],"created_at":%s,"updated_at":%s,'
+    '"partition":%d}'
+)
+
+
+def order_body(order: Any) -> bytes:
+    """``order_json(order)`` as compact JSON bytes. An order without fills, pending change or
+    reason (every new order's answer) is formatted from one template, the rest through the
+    encoder; a unit test holds both byte for byte equal to encoding ``order_json``."""
+    if order.fills or order.reason or order.pending_quantity is not None:
+        return _ENC.encode(order_json(order)).encode()
+    if order.pending_price is not None:
+        return _ENC.encode(order_json(order)).encode()
+    price = price_str(order.price)
+    return (
+        _BODY
+        % (
+            _q(order.order_id),
+            _q(order.account),
+            _q(order.client_order_id),
+            _q(order.symbol),
+            _q(order.side.value),
+            _q(order.type.value),
+            order.quantity,
+            "null" if price is None else _q(price),
+            _q(order.time_in_force.value),
+            _q(order.venue),
+            _q(order.when_closed),
+            _q(order.status.value),
+            order.cum_qty,
+            order.leaves_qty,
+            _q(price_str(order.avg_px) or ""),
+            _q(order.created_at),
+            _q(order.updated_at),
+            order.partition,
+        )
+    ).encode()
 
 
 def trail_json(order_id: str, steps: list[Any]) -> dict[str, Any]:

@@ -12,7 +12,6 @@ else (including the lifespan) to the Starlette app.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Any
@@ -29,13 +28,12 @@ from .context import (
     principal_for,
     too_large,
 )
-from .presenters import order_json
+from .presenters import order_body
 
 log = logging.getLogger("ordergate.api")
 
 PATH = "/v1/orders"
 _JSON_HEADERS = [(b"content-type", b"application/json")]
-_ENC = json.JSONEncoder(separators=(",", ":"))  # json.dumps would build one per call
 
 Scope = dict[str, Any]
 
@@ -81,7 +79,7 @@ async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -
         check_account(principal, request.account)
         outcome = await ctx.gateway.submit(request, process=ctx.process)
         ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
-        body = _ENC.encode(order_json(outcome.order)).encode()
+        body = order_body(outcome.order)
         status = 202 if outcome.created else 200
         await send(
             {
