@@ -177,6 +177,38 @@ async def _run_rate(port: int, token: str, rate: int, seconds: float, run: str) 
     }
 
 
+async def _core_us_per_order(redis_url: str, n: int = 20_000) -> float:
+    """CPU microseconds per order of the API's work without HTTP, in this process: JSON body
+    -> ``parse_new_order`` -> ``OrderGateway.submit`` (real Redis, 128 at a time, as the
+    batcher sees them under load) -> the answer's JSON bytes. The rest of the API's CPU per
+    order is uvicorn, httptools and the event loop."""
+    import redis.asyncio as aioredis
+
+    from gateway.config import GatewayConfig
+    from gateway.orders import OrderGateway
+    from gateway.refdata import ReferenceData
+    from stateless_api.parsing import parse_json_object, parse_new_order
+    from stateless_api.presenters import order_body
+
+    client = aioredis.Redis.from_url(redis_url)
+    gw = OrderGateway(client, GatewayConfig(), ReferenceData.load())
+    await gw.load_scripts()
+    bodies = [_request(0, "", "core", k).split(b"\r\n\r\n", 1)[1] for k in range(2 * n)]
+
+    async def one(body: bytes) -> bytes:
+        outcome = await gw.submit(parse_new_order(parse_json_object(body)), process="bench")
+        return order_body(outcome.order)
+
+    took = 0.0
+    for half in (bodies[:n], bodies[n:]):  # the first half warms up
+        t0 = time.process_time()
+        for i in range(0, n, 128):
+            await asyncio.gather(*(one(b) for b in half[i : i + 128]))
+        took = time.process_time() - t0
+    await client.aclose()
+    return took / n * 1e6
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -223,6 +255,9 @@ def main() -> None:
             )
             row["orders_per_api_cpu_s"] = round(row["accepted"] / cpu) if cpu else None
             rows.append(row)
+        r.flushall()
+        core_us = asyncio.run(_core_us_per_order(server.url))
+        r.flushall()
         r.close()
         with urllib.request.urlopen(f"{api.url}/metrics", timeout=5) as resp:
             gc_counts = {
@@ -250,12 +285,15 @@ def main() -> None:
             "order": "limit buy 100 x 7203 @ 2850, 20 accounts, distinct client_order_id",
         },
         "rates": rows,
+        "core_cpu_us_per_order": round(core_us, 1),
+        "core_note": "parse + validate + OrderGateway.submit + answer JSON, no HTTP, in-process",
         "api_gc_collections_by_generation": gc_counts,
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "api.json").write_text(json.dumps(result, indent=2) + "\n")
     print(f"API submit, open loop ({result['setup']['redis']}; load avg {load[0]:.2f})")
     print(f"API garbage collections during the whole run, by generation: {gc_counts}")
+    print(f"without HTTP (parse + validate + submit + answer JSON): {core_us:.1f} us CPU per order")
     print(
         f"{'offered/s':>10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
         f"{'orders/API-CPU-s':>17} {'other':>12}"
