@@ -378,27 +378,30 @@ class SeqSampler:
     )
     unavailable: int = 0  # samples skipped (Redis down or loading, simulator busy)
     _task: asyncio.Task[None] | None = None
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __aenter__(self) -> SeqSampler:
         self._task = asyncio.create_task(self._run())
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        # stopped by a flag, not by cancelling: redis-py can turn a cancel that lands inside a
+        # command with a socket timeout into a TimeoutError, which the loop would survive
+        self._stop.set()
         if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
+            await asyncio.wait_for(self._task, 15)
 
     async def _run(self) -> None:
         client = aioredis.Redis.from_url(
             self.stack.redis.url, socket_timeout=1, socket_connect_timeout=1
         )
         try:
-            while True:
+            while not self._stop.is_set():
                 await self.sample(client)
-                await asyncio.sleep(self.period)  # the sampling rate, not a synchronisation
+                try:  # the sampling period (or the stop), not a synchronisation
+                    await asyncio.wait_for(self._stop.wait(), self.period)
+                except TimeoutError:
+                    pass
         finally:
             await client.aclose()
 
