@@ -5,12 +5,14 @@ market-order quantities, and allocates the fills itself (market orders first, th
 time).
 
 The price is chosen as follows. JPX, *Guide to TSE Trading Methodology*, Q12 ("How are opening
-prices determined? Conditions for the Itayose method"): at the price, (1) every market order is
+prices determined? Conditions for the Itayose method"), and JPX's learning page 売買のルール(応用編)
+(https://www.jpx.co.jp/learning/basics/equities/04.html): at the price, (1) every market order is
 executed, (2) every buy limit above and every sell limit below the price is executed, and (3) at
 the price itself the whole quantity of one side is executed. The price that satisfies these is the
-one that executes the most volume, and the rules that break ties between several such prices are
-JPX's published itayose conditions (JPX, *Trading Methods*, conditions 2-5, as restated e.g. by
-cleartax.in/glossary/itayose):
+one that executes the most volume. No TSE (cash equities) text found so far says how to choose
+between several prices that all satisfy (1)-(3); the tie-breaks here are JPX's published rules for its
+*derivatives* market (JPX, *Trading Methods*, conditions 2-5,
+https://www.jpx.co.jp/english/derivatives/rules/trading-methods/; the same text in Japanese on TOCOM's 板寄せの新ルール), applied to equities:
 
 1. the most executed volume;
 2. then the smallest surplus (|cumulative buy - cumulative sell|);
@@ -18,6 +20,12 @@ cleartax.in/glossary/itayose):
    surplus at every remaining price, the highest;
 4. otherwise the price closest to the reference price (the last trade of the day, else the base
    price); at equal distance, the higher one.
+
+Tested against published worked books and the three conditions in
+``tests/unit/test_exchange_itayose_published.py`` (a hypothesis property: whenever some price meets
+(1)-(3), the chosen one does). Unverified: a Q&A answer (OKWave q5760194) reports that since
+arrowhead (2010-01-04) TSE takes, among prices that all meet (1)-(3), the one nearest the previous
+trade, where rule 2 above may pick the other (see the README).
 
 Candidate prices are the limit prices in the book plus the reference price when it lies between
 the lowest and highest of them (any tick in that range is valid; between two order prices the

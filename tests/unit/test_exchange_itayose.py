@@ -1,7 +1,9 @@
-"""Itayose price determination, on books built from JPX's published conditions (Guide to TSE
-Trading Methodology, Q12, and the itayose tie-break conditions): the price executes the most
-volume, market orders first; ties go to the smaller surplus, then to the lowest (sell surplus
-everywhere) or highest (buy surplus everywhere) price, then to the price nearest the reference."""
+"""Itayose price determination, on synthetic books built from JPX's published conditions (Guide to
+TSE Trading Methodology, Q12) and the tie-break conditions JPX publishes for its derivatives market
+(applied to equities, see simulators/exchange/itayose.py): the price executes the most volume,
+market orders first; ties go to the smaller surplus, then to the lowest (sell surplus everywhere)
+or highest (buy surplus everywhere) price, then to the price nearest the reference. Published
+worked books: test_exchange_itayose_published.py."""
 
 from __future__ import annotations
 
