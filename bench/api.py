@@ -259,7 +259,11 @@ def main() -> None:
         core_us = asyncio.run(_core_us_per_order(server.url))
         r.flushall()
         r.close()
-        with urllib.request.urlopen(f"{api.url}/metrics", timeout=5) as resp:
+        scrape = urllib.request.Request(
+            f"{api.url}/metrics",
+            headers={"Authorization": f"Bearer {mint_token('bench', [], ('ops',))}"},
+        )
+        with urllib.request.urlopen(scrape, timeout=5) as resp:
             gc_counts = {
                 line.split('"')[1]: int(line.rsplit(" ", 1)[1])
                 for line in resp.read().decode().splitlines()

@@ -293,7 +293,10 @@ async def readyz(request: Request, principal: Principal | None) -> Response:
     return _json(body, 200 if ready else 503)
 
 
-async def metrics(request: Request) -> Response:
+@endpoint("metrics", "ops")
+async def metrics(request: Request, principal: Principal | None) -> Response:
+    """Prometheus text; scraped with a bearer token of the ``ops`` scope (the counters tell
+    order flow per outcome, which is not for anyone on the network)."""
     return Response(ctx_of(request).metrics.render(), media_type="text/plain; version=0.0.4")
 
 

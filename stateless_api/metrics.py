@@ -50,6 +50,7 @@ class Metrics:
         self.latency: dict[str, Histogram] = {}
         self.orders: dict[str, int] = defaultdict(int)
         self.stream_clients = 0
+        self.dropped: dict[str, int] = defaultdict(int)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests[(method, route, status)] += 1
@@ -60,6 +61,10 @@ class Metrics:
 
     def order_outcome(self, outcome: str) -> None:
         self.orders[outcome] += 1
+
+    def response_dropped(self, route: str) -> None:
+        """An answer that could not be sent (the client left or the connection broke)."""
+        self.dropped[route] += 1
 
     def render(self) -> str:
         out: list[str] = [
@@ -105,6 +110,13 @@ class Metrics:
                 f'ordergate_api_gc_collections_total{{generation="{generation}"}} '
                 f"{stats['collections']}"
             )
+        out += [
+            "# HELP ordergate_api_responses_dropped_total Answers not delivered because sending "
+            "failed (the client left); the request itself was carried out.",
+            "# TYPE ordergate_api_responses_dropped_total counter",
+        ]
+        for route, n in sorted(self.dropped.items()):
+            out.append(f'ordergate_api_responses_dropped_total{{route="{route}"}} {n}')
         out += [
             "# HELP ordergate_api_stream_clients Open SSE and WebSocket subscriptions.",
             "# TYPE ordergate_api_stream_clients gauge",

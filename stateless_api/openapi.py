@@ -480,13 +480,13 @@ PATHS: dict[str, Any] = {
     "/metrics": {
         "get": {
             "operationId": "metrics",
-            "summary": "Prometheus text exposition (no token needed).",
-            "security": [],
+            "summary": "Prometheus text exposition (scope ops: scrape with a bearer token).",
             "responses": {
                 "200": {
                     "description": "Metrics.",
                     "content": {"text/plain": {"schema": {"type": "string"}}},
-                }
+                },
+                **_errors(*AUTH_ERRORS),
             },
         }
     },

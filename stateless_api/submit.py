@@ -2,7 +2,8 @@
 
 Submitting is most of the API's traffic, and every microsecond of CPU here is a fraction of the
 orders one process can take. This handler reads the three headers it needs from the ASGI scope,
-reads the body from ``receive`` and sends the answer as two ASGI messages; it skips routing,
+reads the body from ``receive`` and sends the answer as two ASGI messages (at most one
+answer, even when sending fails: see ``submit_order``); it skips routing,
 the middleware stack and the Request / Response objects (about a fifth of the API's own CPU per
 order, measured). The rules are the same as every other route's: the same token check, the same
 parsing (``gateway.validation``), ONE gateway call, and error answers built by
@@ -70,6 +71,7 @@ async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -
         elif name == b"content-length":
             content_length = value.decode("latin-1")
     response = None
+    answer: bytes | None = None
     status = 500
     try:
         principal = await principal_for(ctx, authorization, "trade")
@@ -79,16 +81,8 @@ async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -
         check_account(principal, request.account)
         outcome = await ctx.gateway.submit(request, process=ctx.process)
         ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
-        body = order_body(outcome.order)
+        answer = order_body(outcome.order)
         status = 202 if outcome.created else 200
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(body))],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
     except OrderError as exc:
         ctx.metrics.order_outcome(exc.code.value)
         response = errors.error_response(
@@ -101,9 +95,27 @@ async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -
     except Exception:
         log.exception("unhandled error on POST %s", PATH)
         response = errors.error_response(errors.INTERNAL, "internal error")
-    if response is not None:
-        status = response.status_code
-        await response(scope, receive, send)
+    # Sending is apart from deciding: once the first send was attempted the response may have
+    # started, and a second answer on a started response is a protocol error. A send that raises
+    # means the client left (or the connection broke): the answer is dropped and counted; the
+    # order, if accepted, stands, and a retry with the same client_order_id answers 200.
+    try:
+        if response is not None:
+            status = response.status_code
+            await response(scope, receive, send)
+        else:
+            assert answer is not None
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": status,
+                    "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(answer))],
+                }
+            )
+            await send({"type": "http.response.body", "body": answer})
+    except Exception as exc:  # noqa: BLE001 - any failure of the transport: drop, never resend
+        ctx.metrics.response_dropped("submit")
+        log.info("answer to POST %s dropped (%d): %r", PATH, status, exc)
     ctx.metrics.observe("POST", "submit", status, time.perf_counter() - started)
 
 

@@ -18,8 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--account",
         action="append",
-        required=True,
-        help="account the token grants (repeat for several)",
+        default=None,
+        help="account the token grants (repeat for several; may be left out for a token "
+        "of the ops scope only, e.g. for Prometheus to scrape /metrics)",
     )
     parser.add_argument(
         "--scope",
@@ -46,6 +47,13 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    accounts: list[str] = args.account or []
+    if not accounts and set(scopes) - {"ops"}:
+        print(
+            "ordergate token: --account is required unless the only scope is ops",
+            file=sys.stderr,
+        )
+        return 2
     if args.ttl <= 0:
         print("ordergate token: --ttl must be positive", file=sys.stderr)
         return 2
@@ -61,10 +69,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    sub = args.sub or f"dev-{args.account[0]}"
-    token = mint_token(sub, args.account, scopes, secret=settings.auth.secret, ttl_seconds=args.ttl)
+    sub = args.sub or (f"dev-{accounts[0]}" if accounts else "dev-ops")
+    token = mint_token(sub, accounts, scopes, secret=settings.auth.secret, ttl_seconds=args.ttl)
     print(
-        f"# {settings.environment} token for {sub}: accounts={','.join(args.account)} "
+        f"# {settings.environment} token for {sub}: accounts={','.join(accounts) or '-'} "
         f"scope={' '.join(scopes)} ttl={args.ttl}s",
         file=sys.stderr,
     )

@@ -118,6 +118,44 @@ async def test_halt_all_with_cancel_open_cancels_open_orders(client: httpx.Async
     await client.post("/v1/admin/resume", json={"scope": "all"}, headers=ops)
 
 
+# --- metrics (ops scope) ---------------------------------------------------------------------
+
+
+async def test_metrics_without_a_token_answers_401(api: ApiProcess) -> None:
+    async with httpx.AsyncClient(base_url=api.url) as c:
+        r = await c.get("/metrics")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    assert "ordergate_api" not in r.text
+
+
+async def test_metrics_with_a_trade_and_read_token_answers_403(client: httpx.AsyncClient) -> None:
+    r = await client.get("/metrics")  # the client's token: trade + read
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"
+
+
+def test_ops_token_minted_without_an_account_scrapes_metrics(api: ApiProcess) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "token", "--scope", "ops"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    token = out.stdout.strip().splitlines()[-1]
+    r = httpx.get(f"{api.url}/metrics", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and "ordergate_api_requests_total" in r.text
+
+
+def test_token_without_an_account_is_refused_unless_ops_only() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "token", "--scope", "trade"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert out.returncode == 2 and "--account is required" in out.stderr
+
+
 # --- the dev token command -------------------------------------------------------------------
 
 

@@ -403,7 +403,7 @@ async def test_metrics_count_requests_and_orders_in_prometheus_text(
     client: httpx.AsyncClient,
 ) -> None:
     await submit(client)
-    r = await client.get("/metrics")
+    r = await client.get("/metrics", headers=bearer(scopes=("ops",)))
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert 'ordergate_api_orders_total{outcome="created"}' in r.text
     assert 'route="submit",status="202"' in r.text
