@@ -47,6 +47,9 @@ TABLE: dict[tuple[S, E], S] = {
     (S.pending_new, E.canceled): S.canceled,
     (S.pending_new, E.expired): S.expired,
     (S.pending_new, E.cancel_requested): S.pending_cancel,  # held while the venue is closed
+    # safe before the ack: the order and its replace go out on the same FIX session in stream
+    # order, so the venue sees the D before the G (also for orders held while it is closed)
+    (S.pending_new, E.replace_requested): S.pending_replace,
     # working orders
     **{(s, E.partial_fill): S.partially_filled for s in _WORKING},
     **{(s, E.fill): S.filled for s in _WORKING},
@@ -63,6 +66,8 @@ TABLE: dict[tuple[S, E], S] = {
     (S.pending_cancel, E.rejected): S.rejected,
     (S.pending_cancel, E.expired): S.expired,
     # replace in flight
+    (S.pending_replace, E.accepted): S.pending_replace,  # ack of the order overtaken by the G
+    (S.pending_replace, E.rejected): S.rejected,  # the original order refused
     (S.pending_replace, E.partial_fill): S.pending_replace,
     (S.pending_replace, E.fill): S.filled,
     (S.pending_replace, E.replaced): S.replaced,

@@ -243,9 +243,22 @@ async def test_replace_of_an_acknowledged_order_answers_202_pending_replace(
     assert await command_entries(redis_client) == 2
 
 
-async def test_replace_before_the_venue_acknowledged_answers_409(client: httpx.AsyncClient) -> None:
+async def test_replace_before_the_venue_acknowledged_answers_202_pending_replace(
+    client: httpx.AsyncClient, redis_client: aioredis.Redis
+) -> None:
     order_id = (await submit(client)).json()["order_id"]
     r = await client.patch(f"/v1/orders/{order_id}", json={"quantity": 200})
+    assert r.status_code == 202, r.text
+    assert r.json()["status"] == "pending_replace"
+    assert await command_entries(redis_client) == 2
+
+
+async def test_replace_while_a_replace_is_pending_answers_409_in_flight(
+    client: httpx.AsyncClient,
+) -> None:
+    order_id = (await submit(client)).json()["order_id"]
+    assert (await client.patch(f"/v1/orders/{order_id}", json={"quantity": 200})).status_code == 202
+    r = await client.patch(f"/v1/orders/{order_id}", json={"quantity": 300})
     assert r.status_code == 409 and r.json()["error"]["code"] == "order_in_flight"
 
 

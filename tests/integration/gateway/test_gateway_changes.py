@@ -70,11 +70,30 @@ async def test_replace_while_a_cancel_is_pending_is_in_flight(gw, applier):
     assert ei.value.code is ErrorCode.order_in_flight
 
 
-async def test_replace_of_unacknowledged_order_is_in_flight(gw):
+async def test_replace_of_unacknowledged_order_is_pending_replace_and_enqueued(gw, redis):
     oid = (await gw.submit(order(), process="w1")).order.order_id
-    with pytest.raises(OrderError) as ei:
-        await gw.replace(oid, 200, None, accounts={"A1"})
-    assert ei.value.code is ErrorCode.order_in_flight
+    o = await gw.replace(oid, 200, None, accounts={"A1"})
+    assert o.status is OrderStatus.pending_replace and o.pending_quantity == 200
+    assert [c.kind for c in await commands(redis)] == ["new", "replace"]
+
+
+async def test_ack_after_replace_of_unacknowledged_order_keeps_it_pending_replace(gw, applier):
+    oid = (await gw.submit(order(), process="w1")).order.order_id
+    await gw.replace(oid, 200, Decimal("2501"), accounts={"A1"})
+    assert (await applier.apply(ExecReport(oid, OrderEvent.accepted, "a1"))).outcome == "applied"
+    o = await gw.get(oid, accounts=None)
+    assert o.status is OrderStatus.pending_replace and o.quantity == 100
+    await applier.apply(ExecReport(oid, OrderEvent.replaced, "r1"))
+    o = await gw.get(oid, accounts=None)
+    assert (o.status, o.quantity, o.price) == (OrderStatus.replaced, 200, Decimal("2501"))
+
+
+async def test_reject_of_the_original_order_while_replace_pending_rejects_it(gw, applier):
+    oid = (await gw.submit(order(), process="w1")).order.order_id
+    await gw.replace(oid, 200, None, accounts={"A1"})
+    await applier.apply(ExecReport(oid, OrderEvent.rejected, "x1"))
+    o = await gw.get(oid, accounts=None)
+    assert o.status is OrderStatus.rejected and o.leaves_qty == 0
 
 
 async def test_replace_checks_risk_of_the_new_values(gw_with, applier):

@@ -50,9 +50,16 @@ def test_terminal_statuses_accept_no_event(status, event):
         transition(status, event)
 
 
-def test_replace_of_unacknowledged_order_is_refused():
-    with pytest.raises(InvalidTransition):
-        transition(S.pending_new, E.replace_requested)
+def test_replace_of_unacknowledged_order_is_pending_replace():
+    assert transition(S.pending_new, E.replace_requested) is S.pending_replace
+
+
+def test_ack_of_the_order_overtaken_by_its_replace_stays_pending_replace():
+    assert transition(S.pending_replace, E.accepted) is S.pending_replace
+
+
+def test_reject_of_the_original_order_while_replace_pending_is_rejected():
+    assert transition(S.pending_replace, E.rejected) is S.rejected
 
 
 def test_second_cancel_while_replace_pending_is_refused():
