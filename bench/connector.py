@@ -182,6 +182,11 @@ async def store_bench(redis: Any, messages: int = 100_000, batch: int = 100) -> 
     return {"store_write_msgs_per_s": write, "store_read_msgs_per_s": read, "store_batch": batch}
 
 
+async def _redis_cpu(redis: Any) -> float:
+    info = await redis.info("cpu")
+    return float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
 async def run(n: int) -> dict[str, Any]:
     import redis.asyncio as aioredis
     from support.procs import RedisServer
@@ -222,13 +227,18 @@ async def run(n: int) -> dict[str, Any]:
 
             prof = cProfile.Profile()
             prof.enable()
+        rcpu0 = await _redis_cpu(redis)
         cpu0 = time.process_time()
         t0 = time.perf_counter()
         go.set()
+        venue_s = None
         while conn.stats.applied < n:
+            if venue_s is None and counts[1] >= n:
+                venue_s = time.perf_counter() - t0
             await asyncio.sleep(0.001)
         in_s = time.perf_counter() - t0
         in_cpu = time.process_time() - cpu0
+        redis_in_cpu = await _redis_cpu(redis) - rcpu0
         if prof is not None:
             import pstats
 
@@ -248,6 +258,8 @@ async def run(n: int) -> dict[str, Any]:
         "stream_to_wire_per_cpu_s": n / out_cpu if out_cpu else None,
         "wire_to_redis_applied_per_s": n / in_s,
         "wire_to_redis_applied_per_cpu_s": n / in_cpu if in_cpu else None,
+        "venue_reports_sent_per_s": n / venue_s if venue_s else None,
+        "redis_cpu_us_per_report": round(redis_in_cpu / n * 1e6, 1),
         **store,
     }
 

@@ -1,15 +1,17 @@
 """What the connector uses to apply venue reports to orders and to extend their trail.
 
-``ReportApplier.apply`` runs ``lua/apply_report.lua`` in the order's slot: deduplicated by
-ExecID (a PossDup replay changes nothing), guarded against overfill, status changed only along
-the state machine in ``gateway/states.py``, event appended to ``og:{p}:events`` and a step to
-the order's trail. ``apply_many`` pipelines a batch (one round trip).
+``ReportApplier.apply_many`` runs ``lua/apply_report.lua`` once per partition for a batch of
+reports (all its keys share the tag ``{p}``, all are passed in KEYS: Cluster-safe). Each report
+is deduplicated by ExecID (a PossDup replay changes nothing), guarded against overfill, changes
+status only along the state machine in ``gateway/states.py``, and appends an event to
+``og:{p}:events`` and a step to the order's trail. The calls of all partitions are pipelined
+(one round trip).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -22,6 +24,21 @@ from gateway.ids import partition_of_order_id
 from gateway.model import OrderStatus, price_scaled, price_str, utc_iso
 from gateway.scripts import Scripts, pipeline, redis_errors
 from gateway.states import OrderEvent
+
+_bulks2 = b"$%d\r\n%b\r\n" * 2
+_bulks3 = b"$%d\r\n%b\r\n" * 3
+_bulks5 = b"$%d\r\n%b\r\n" * 5
+_bulks9 = b"$%d\r\n%b\r\n" * 9
+
+
+def _lens(*items: str) -> tuple[int | bytes, ...]:
+    """(len, bytes, len, bytes, ...) of UTF-8 encoded ``items``: the values of a ``_bulksN``."""
+    out: list[int | bytes] = []
+    for s in items:
+        b = s.encode()
+        out += (len(b), b)
+    return tuple(out)
+
 
 Outcome = Literal[
     "applied", "duplicate", "unknown_order", "invalid_transition", "overfill", "wrong_account"
@@ -62,6 +79,7 @@ class ReportApplier:
         events_maxlen: int = 1_000_000,
         clock: Callable[[], datetime] | None = None,
         scripts: Scripts | None = None,
+        batch: int = 200,
     ) -> None:
         self.redis = redis
         self.P = partitions
@@ -70,46 +88,102 @@ class ReportApplier:
         self.events_maxlen = events_maxlen
         self.clock = clock or (lambda: datetime.now(UTC))
         self.scripts = scripts or Scripts()
+        self.batch = batch  # reports per script call (bounds how long one call blocks Redis)
 
     async def load_scripts(self) -> None:
         await self.scripts.load(self.redis)
 
-    def _call(self, r: ExecReport, account: str) -> tuple[list[str], list[Any]]:
-        p = partition_of_order_id(r.order_id)
-        skeys = [
-            keys.order(p, r.order_id),
-            keys.execs(p, r.order_id),
+    def _groups(
+        self, reports: Sequence[ExecReport], accounts: Sequence[str | None]
+    ) -> list[tuple[int, list[int]]]:
+        """The script calls to make: (partition, report indexes), the reports grouped by
+        partition (order kept within each), at most ``batch`` per call."""
+        by_p: dict[int, list[int]] = {}
+        for i, acct in enumerate(accounts):
+            if acct is not None:
+                by_p.setdefault(partition_of_order_id(reports[i].order_id), []).append(i)
+        return [
+            (p, idx[lo : lo + self.batch])
+            for p, idx in by_p.items()
+            for lo in range(0, len(idx), self.batch)
+        ]
+
+    def _fields(
+        self, r: ExecReport, p: int, account: str, now: str
+    ) -> tuple[tuple[str, ...], tuple[str | int, ...]]:
+        """One report's 5 keys and 9 arguments (``lua/apply_report.lua``)."""
+        oid = r.order_id
+        px = r.last_px
+        return (
+            keys.order(p, oid),
+            keys.execs(p, oid),
             keys.account(p, account),
             keys.account_open(p, account),
-            keys.open_orders(p),
-            keys.events(p),
-            keys.trail(p, r.order_id),
-        ]
-        px = r.last_px if r.last_px is not None else Decimal(0)
-        args = [
+            keys.trail(p, oid),
+        ), (
             r.exec_id,
             r.event.value,
-            int(r.last_qty),
-            price_scaled(px),
-            price_str(r.last_px) or "",
-            r.at or utc_iso(self.clock()),
-            self.process,
-            self.component,
+            r.last_qty,
+            0 if px is None else price_scaled(px),
+            "" if px is None else (price_str(px) or ""),
+            r.at or now,
             r.reason,
-            self.events_maxlen,
-            json.dumps(r.detail or {}, default=str) if r.detail else "{}",
+            json.dumps(r.detail, default=str) if r.detail else "{}",
             r.cl_ord_id,
-        ]
+        )
+
+    def _call_args(
+        self,
+        p: int,
+        idx: Sequence[int],
+        reports: Sequence[ExecReport],
+        accounts: Sequence[Any],
+        now: str,
+    ) -> tuple[list[str], list[Any]]:
+        skeys: list[str] = [keys.open_orders(p), keys.events(p)]
+        args: list[Any] = [self.process, self.component, self.events_maxlen]
+        for i in idx:
+            k, a = self._fields(reports[i], p, accounts[i], now)
+            skeys += k
+            args += a
         return skeys, args
 
+    def _packed_call(
+        self,
+        p: int,
+        idx: Sequence[int],
+        reports: Sequence[ExecReport],
+        accounts: Sequence[Any],
+        now: str,
+    ) -> bytes:
+        """The EVALSHA of one call as RESP bytes, built directly: one ``%`` format per report
+        for its keys and one for its arguments (the generic packer's per-argument type
+        dispatch was the largest client cost of applying reports)."""
+        n = len(idx)
+        kparts: list[bytes] = [_bulks2 % _lens(keys.open_orders(p), keys.events(p))]
+        aparts: list[bytes] = [
+            _bulks3 % _lens(self.process, self.component, str(self.events_maxlen))
+        ]
+        for i in idx:
+            k, a = self._fields(reports[i], p, accounts[i], now)
+            kparts.append(_bulks5 % _lens(*k))
+            aparts.append(_bulks9 % _lens(*[v if type(v) is str else str(v) for v in a]))
+        head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n" % (
+            3 + 5 + 14 * n,
+            self.scripts.apply_report.sha.encode(),
+        )
+        nkeys = b"%d" % (2 + 5 * n)
+        return b"".join([head, b"$%d\r\n%s\r\n" % (len(nkeys), nkeys), *kparts, *aparts])
+
     @staticmethod
-    def _result(res: Any) -> ApplyResult:
-        outcome = res[0].decode() if isinstance(res[0], bytes) else str(res[0])
-        status = None
-        if len(res) > 1:
-            s = res[1].decode() if isinstance(res[1], bytes) else str(res[1])
-            status = OrderStatus(s)
-        return ApplyResult(outcome, status)  # type: ignore[arg-type]
+    def _results(res: Sequence[Any]) -> list[ApplyResult]:
+        out = []
+        for j in range(0, len(res), 2):
+            o, st = res[j], res[j + 1]
+            outcome = o.decode() if isinstance(o, bytes) else str(o)
+            s = st.decode() if isinstance(st, bytes) else str(st)
+            out.append(ApplyResult(outcome, OrderStatus(s) if s else None))  # type: ignore[arg-type]
+        return out
 
     async def _accounts(self, reports: Sequence[ExecReport]) -> list[str | None]:
         """The account of each report's order: given, or read (one pipelined round trip)."""
@@ -129,32 +203,102 @@ class ReportApplier:
         return (await self.apply_many([report]))[0]
 
     async def apply_many(self, reports: Sequence[ExecReport]) -> list[ApplyResult]:
-        """Apply a batch in one pipelined round trip (two when accounts must be looked up);
-        each report is still atomic on its own, and they apply in order."""
-        if not reports:
-            return []
-        script = self.scripts.apply_report
+        """Apply a batch in one pipelined round trip (two when accounts must be looked up):
+        one script call per partition (up to ``batch`` reports each); each report is still
+        atomic on its own, and those of one order apply in the order given."""
+        return await self.apply_chunks([reports])
+
+    async def apply_chunks(self, chunks: Iterable[Sequence[ExecReport]]) -> list[ApplyResult]:
+        """Apply reports produced chunk by chunk, in order; results in the same order.
+
+        On a single Redis each chunk's script calls are written on one connection as soon as
+        the chunk exists, and the replies are read at the end: Redis applies a chunk while the
+        caller's iterator produces the next (the connector maps FIX messages in it). On Redis
+        Cluster the chunks are joined and pipelined per node."""
         with redis_errors():
-            accounts = await self._accounts(reports)
-            calls = [
-                (i, *self._call(r, acct))
-                for i, (r, acct) in enumerate(zip(reports, accounts, strict=True))
-                if acct is not None
-            ]
-            out: list[ApplyResult] = [ApplyResult("unknown_order", None)] * len(reports)
-            if not calls:
-                return out
-            results = await pipeline(
-                self.redis,
-                [["EVALSHA", script.sha, len(skeys), *skeys, *args] for _, skeys, args in calls],
-            )
-            for (i, skeys, args), res in zip(calls, results, strict=True):
-                if isinstance(res, rexc.NoScriptError):
-                    res = await script(self.redis, skeys, args)
-                elif isinstance(res, Exception):
-                    raise res
-                out[i] = self._result(res)
+            if not self._pooled():
+                return await self._apply_routed([r for c in chunks for r in c])
+            pool = self.redis.connection_pool
+            conn = await pool.get_connection("EVALSHA")
+            sent: list[tuple[Sequence[ExecReport], list[Any], list[tuple[int, list[int]]], str]]
+            sent = []
+            replies: list[Any] = []
+            try:
+                for chunk in chunks:
+                    if not chunk:
+                        continue
+                    accounts = await self._accounts(chunk)
+                    groups = self._groups(chunk, accounts)
+                    now = utc_iso(self.clock())
+                    for p, idx in groups:
+                        await conn.send_packed_command(
+                            self._packed_call(p, idx, chunk, accounts, now)
+                        )
+                    sent.append((chunk, accounts, groups, now))
+                for _chunk, _accts, groups, _now in sent:
+                    for _ in groups:
+                        try:
+                            replies.append(await conn.read_response())
+                        except rexc.ResponseError as exc:
+                            replies.append(exc)
+            except BaseException:
+                await conn.disconnect(nowait=True)  # replies can no longer be matched
+                raise
+            finally:
+                await pool.release(conn)
+            out: list[ApplyResult] = []
+            it = iter(replies)
+            for chunk, accounts, groups, now in sent:
+                part = [ApplyResult("unknown_order", None)] * len(chunk)
+                for p, idx in groups:
+                    await self._collect(next(it), p, idx, chunk, accounts, now, part)
+                out += part
+            return out
+
+    def _pooled(self) -> bool:
+        """A single Redis behind a connection pool (not Cluster, not a one-connection client)."""
+        return (
+            getattr(self.redis, "connection_pool", None) is not None
+            and getattr(self.redis, "connection", None) is None
+        )
+
+    async def _apply_routed(self, reports: Sequence[ExecReport]) -> list[ApplyResult]:
+        """Redis Cluster (or a one-connection client): the generic pipeline routes each call."""
+        out: list[ApplyResult] = [ApplyResult("unknown_order", None)] * len(reports)
+        if not reports:
+            return out
+        accounts = await self._accounts(reports)
+        groups = self._groups(reports, accounts)
+        now = utc_iso(self.clock())
+        sha = self.scripts.apply_report.sha
+        commands = []
+        for p, idx in groups:
+            skeys, args = self._call_args(p, idx, reports, accounts, now)
+            commands.append(["EVALSHA", sha, len(skeys), *skeys, *args])
+        results = await pipeline(self.redis, commands) if commands else []
+        for (p, idx), res in zip(groups, results, strict=True):
+            await self._collect(res, p, idx, reports, accounts, now, out)
         return out
+
+    async def _collect(
+        self,
+        res: Any,
+        p: int,
+        idx: Sequence[int],
+        reports: Sequence[ExecReport],
+        accounts: Sequence[Any],
+        now: str,
+        out: list[ApplyResult],
+    ) -> None:
+        """One call's reply into ``out``; a call that met NOSCRIPT (Redis restarted or failed
+        over) is made again with EVAL, which also caches the script."""
+        if isinstance(res, rexc.NoScriptError):
+            skeys, args = self._call_args(p, idx, reports, accounts, now)
+            res = await self.scripts.apply_report(self.redis, skeys, args)
+        elif isinstance(res, Exception):
+            raise res
+        for i, r in zip(idx, self._results(res), strict=True):
+            out[i] = r
 
     async def trail_step(
         self, order_id: str, step: str, detail: dict[str, Any] | None = None, at: str | None = None

@@ -9,7 +9,7 @@ from support.gateway_orders import order
 from gateway import keys
 from gateway.codec import FIELD, decode_event
 from gateway.model import OrderStatus
-from gateway.reports import ExecReport
+from gateway.reports import ExecReport, ReportApplier
 from gateway.states import OrderEvent
 
 pytestmark = pytest.mark.integration
@@ -180,3 +180,50 @@ async def test_replaced_records_the_new_clordid(gw, applier):
     await gw.replace(oid, 400, None, accounts=None)
     await applier.apply(ExecReport(oid, E.replaced, "r1", cl_ord_id=oid + "-R1"))
     assert (await gw.get(oid, accounts=None)).cl_ord_id == oid + "-R1"
+
+
+async def test_apply_many_spans_partitions_and_keeps_each_orders_order(gw, applier, redis):
+    a1 = (await gw.submit(order(quantity=200), process="w1")).order.order_id
+    b2 = (await gw.submit(order(account="B2", quantity=200), process="w1")).order.order_id
+    assert keys.partition_of("A1", 16) != keys.partition_of("B2", 16)
+    results = await applier.apply_many(
+        [
+            ExecReport(a1, E.accepted, "a1-ack"),
+            ExecReport(b2, E.accepted, "b2-ack"),
+            ExecReport(a1, E.fill, "a1-f", 200, Decimal("2500")),
+            ExecReport(b2, E.canceled, "b2-c"),
+        ]
+    )
+    assert [(r.outcome, r.status) for r in results] == [
+        ("applied", OrderStatus.new),
+        ("applied", OrderStatus.new),
+        ("applied", OrderStatus.filled),
+        ("applied", OrderStatus.canceled),
+    ]
+    assert [e.event for e in await _events(redis, a1)][-2:] == ["accepted", "fill"]
+
+
+async def test_apply_many_reports_unknown_orders_in_place_without_touching_the_others(gw, applier):
+    oid = await _new(gw, applier)
+    missing = oid[:-1] + ("0" if oid[-1] != "0" else "1")
+    results = await applier.apply_many(
+        [
+            ExecReport(missing, E.canceled, "x", account="A1"),
+            ExecReport(oid, E.canceled, "c1"),
+        ]
+    )
+    assert [r.outcome for r in results] == ["unknown_order", "applied"]
+    assert (await gw.get(oid, accounts=None)).status is OrderStatus.canceled
+
+
+async def test_apply_many_splits_a_large_partition_batch_into_several_calls(gw, redis, clock):
+    small = ReportApplier(redis, 16, process="conn-1", clock=clock, batch=2)
+    await small.load_scripts()
+    ids = [
+        (await gw.submit(order(client_order_id=f"c-{i}"), process="w1")).order.order_id
+        for i in range(5)
+    ]
+    results = await small.apply_many([ExecReport(o, E.accepted, f"ack-{o}") for o in ids])
+    assert [r.outcome for r in results] == ["applied"] * 5
+    again = await small.apply_many([ExecReport(o, E.accepted, f"ack-{o}") for o in ids])
+    assert [r.outcome for r in again] == ["duplicate"] * 5
