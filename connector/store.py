@@ -1,5 +1,5 @@
-"""The connector's session store: the engine's ``RedisStore`` that also records the ClOrdIDs
-carried by each batch, in the same fenced script and round trip (write-ahead, before the socket).
+"""The connector's session store: the engine's ``RedisStore`` recording the ClOrdIDs carried by
+each batch (its ``sent_id`` option: same fenced script, same round trip, before the socket).
 
 Once that write succeeded (and before the engine writes the bytes to the socket) it appends the
 ``sent`` step, with the outbound MsgSeqNum, to each order's trail: one script call per partition,
@@ -14,21 +14,18 @@ without sending them again; the FIX resend mechanism delivers whatever the venue
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import NoScriptError
 
 from connector.fix.redis_store import RedisStore
-from connector.fix.store import FencedError
 from gateway import keys
 from gateway.ids import base_order_id, partition_of_order_id
 from gateway.model import utc_iso
 
-_LUA = (Path(__file__).parent / "lua" / "store_save_sent.lua").read_text()
 _TRAIL_LUA = (Path(__file__).parent / "lua" / "sent_and_ack.lua").read_text()
 _ORDER_TYPES = (b"D", b"F", b"G")
 
@@ -61,9 +58,7 @@ class SentRecordingStore(RedisStore):
         process: str = "connector",
         component: str = "connector",
     ) -> None:
-        super().__init__(client, session_id, fence_token)
-        self.sent_key = keys.fix_sent(session_id)
-        self._save_sent = client.register_script(_LUA)
+        super().__init__(client, session_id, fence_token, sent_id=order_message_cl_ord_id)
         self._trail = client.register_script(_TRAIL_LUA)
         self.venue = venue  # None: no trail steps (benchmarks of the store alone, tests)
         self.process = process
@@ -76,36 +71,16 @@ class SentRecordingStore(RedisStore):
         messages: Sequence[tuple[int, bytes]] = (),
         reset: bool = False,
     ) -> None:
-        args: list[bytes | str | int] = [
-            "" if self.fence_token is None else str(self.fence_token),
-            next_sender,
-            next_target,
-            "1" if reset else "0",
-            repr(time.time()),
-            len(messages),
+        """The engine's fenced write-ahead (with the ClOrdIDs), then the ``sent`` steps."""
+        await super().save(next_sender, next_target, messages, reset)
+        if self.venue is None or not messages:
+            return
+        steps = [
+            (cl, seq, order_message_type(raw))
+            for seq, raw in messages
+            if (cl := order_message_cl_ord_id(raw)) is not None
         ]
-        sent: list[str | int] = []
-        steps: list[tuple[str, int, str]] = []
-        for seq, raw in messages:
-            args.append(seq)
-            args.append(raw)
-            cl = order_message_cl_ord_id(raw)
-            if cl is not None:
-                sent.append(cl)
-                sent.append(seq)
-                steps.append((cl, seq, order_message_type(raw)))
-        args.extend(sent)
-        try:
-            await self._save_sent(
-                keys=[self.state_key, self.out_key, self.fence_key, self.sent_key], args=args
-            )
-        except ResponseError as exc:
-            if "FENCED" in str(exc):
-                raise FencedError(str(exc)) from None
-            raise
-        finally:
-            self.round_trips += 1
-        if steps and self.venue is not None:
+        if steps:
             await self._sent_steps(steps)
 
     async def _sent_steps(self, steps: list[tuple[str, int, str]]) -> None:

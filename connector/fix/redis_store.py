@@ -9,12 +9,17 @@ Layout (names from ``gateway.keys``, all sharing the tag ``{FIX.4.4:SENDER->TARG
 ``save`` is ONE round trip (EVALSHA of ``lua/store_save.lua``) however many messages the batch
 holds, and is refused with :class:`FencedError` when a fencing token is set and is no longer
 the current one.
+
+With ``sent_id`` (a function of a raw outbound message: the id the application knows it by,
+or None) the same fenced script also records ``id -> MsgSeqNum`` in ``fix_sent`` for every
+message that has one: the connector records the ClOrdIDs it sent, so that after a crash it
+never sends an order twice. ``fix_sent`` survives sequence resets.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import redis.asyncio as aioredis
@@ -29,7 +34,12 @@ _HMGET_CHUNK = 1000
 
 class RedisStore:
     def __init__(
-        self, client: aioredis.Redis, session_id: str, fence_token: int | str | None = None
+        self,
+        client: aioredis.Redis,
+        session_id: str,
+        fence_token: int | str | None = None,
+        *,
+        sent_id: Callable[[bytes], str | None] | None = None,
     ) -> None:
         self.client = client
         self.session_id = session_id
@@ -37,6 +47,11 @@ class RedisStore:
         self.state_key = keys.fix_state(session_id)
         self.out_key = keys.fix_out(session_id)
         self.fence_key = keys.fix_fence(session_id)
+        self.sent_key = keys.fix_sent(session_id)
+        self.sent_id = sent_id
+        self._keys = [self.state_key, self.out_key, self.fence_key]
+        if sent_id is not None:
+            self._keys.append(self.sent_key)
         self._save = client.register_script(_SAVE_LUA)
         self.round_trips = 0
 
@@ -67,12 +82,19 @@ class RedisStore:
             next_target,
             "1" if reset else "0",
             repr(time.time()),
+            len(messages),
         ]
+        sent: list[str | int] = []
+        sent_id = self.sent_id
         for seq, raw in messages:
             args.append(seq)
             args.append(raw)
+            if sent_id is not None and (ident := sent_id(raw)) is not None:
+                sent.append(ident)
+                sent.append(seq)
+        args += sent
         try:
-            await self._save(keys=[self.state_key, self.out_key, self.fence_key], args=args)
+            await self._save(keys=self._keys, args=args)
         except ResponseError as exc:
             if "FENCED" in str(exc):
                 raise FencedError(str(exc)) from None

@@ -140,3 +140,38 @@ async def test_nothing_reaches_the_wire_when_the_store_refuses_the_write(redis_s
             await p.stop()
     finally:
         await client.aclose()
+
+
+def _tag_id(raw: bytes) -> str | None:
+    """Test id function: the text after ``id=`` in the raw message, if any."""
+    return raw.split(b"id=", 1)[1].decode() if b"id=" in raw else None
+
+
+async def test_sent_ids_are_recorded_in_the_same_round_trip_as_the_messages(redis_client):
+    store = RedisStore(redis_client, SID, sent_id=_tag_id)
+    before = await evalsha_calls(redis_client)
+    await store.save(4, 1, [(1, b"id=a"), (2, b"heartbeat-ish"), (3, b"id=c")])
+    assert await evalsha_calls(redis_client) - before == 1
+    assert await redis_client.hgetall(keys.fix_sent(SID)) == {b"a": b"1", b"c": b"3"}
+    assert await store.get_messages(1, 3) == {1: b"id=a", 2: b"heartbeat-ish", 3: b"id=c"}
+
+
+async def test_without_sent_id_the_store_records_no_sent_ids(redis_client):
+    await RedisStore(redis_client, SID).save(2, 1, [(1, b"id=a")])
+    assert await redis_client.exists(keys.fix_sent(SID)) == 0
+
+
+async def test_sent_ids_survive_a_sequence_reset(redis_client):
+    store = RedisStore(redis_client, SID, sent_id=_tag_id)
+    await store.save(2, 1, [(1, b"id=a")])
+    await store.save(1, 1, [], reset=True)
+    assert await redis_client.hget(keys.fix_sent(SID), "a") == b"1"
+    assert await store.get_messages(1, 5) == {}
+
+
+async def test_fenced_refusal_records_no_sent_ids(redis_client):
+    await redis_client.set(keys.fix_fence(SID), 9)
+    store = RedisStore(redis_client, SID, fence_token=8, sent_id=_tag_id)
+    with pytest.raises(FencedError):
+        await store.save(2, 1, [(1, b"id=a")])
+    assert await redis_client.exists(keys.fix_sent(SID), keys.fix_out(SID)) == 0
