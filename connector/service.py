@@ -21,7 +21,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,30 +85,6 @@ class _Item:
     p: int
     cmd: Command
     cl_ord_id: str
-
-
-class ConnectorSession(FixSession):
-    """The engine's ``FixSession`` delivering application messages to ``on_messages`` in
-    batches (all messages that are ready, in MsgSeqNum order). The stored inbound number still
-    advances only once the batch was applied: a crash re-delivers, never loses. A batch that
-    fails stays undelivered and the app is told (the connector ends the term, and the next one
-    asks the venue again from the stored number)."""
-
-    async def _deliver(self) -> None:
-        try:
-            while self._deliveries:
-                batch = list(self._deliveries)
-                try:
-                    await self.app.on_messages(self, [m for _, m in batch])  # type: ignore[attr-defined]
-                except Exception as exc:
-                    log.exception("%s: applying reports failed", self.session_id)
-                    self.app.on_event(self, "apply_failure", repr(exc))
-                    return
-                for _ in batch:
-                    self._deliveries.popleft()
-                self._schedule()
-        finally:
-            self._delivery_task = None
 
 
 class _TermEnded(Exception):
@@ -216,7 +192,7 @@ class Connector(Application):
             process=self.process,
             component=COMPONENT,
         )
-        session = ConnectorSession(self.cfg.session_settings(), store=store, app=self)
+        session = FixSession(self.cfg.session_settings(), store=store, app=self)
         self.session = session
         self._term_failed = asyncio.Event()
         initiator = Initiator(session, self.cfg.host, self.cfg.port)
@@ -525,53 +501,121 @@ class Connector(Application):
         await self.on_messages(session, [msg])
 
     async def on_messages(self, session: FixSession, msgs: list[simplefix.FixMessage]) -> None:
-        reports: list[ExecReport] = []
-        status_reports: list[dict[bytes, bytes]] = []
-        for msg in msgs:
-            f = dict(msg.pairs)
-            mt = f.get(b"35", b"")
-            seq_raw = f.get(b"34", b"0")
-            seq = int(seq_raw) if seq_raw.isdigit() else 0
+        """A batch of inbound application messages, in MsgSeqNum order, applied before this
+        returns (the engine advances the stored inbound number only then).
+
+        Messages that map to a report on their own (almost all) are mapped in chunks inside
+        the applier's iterator, so Redis applies one chunk while the next is mapped. A message
+        whose mapping needs Redis (a BusinessMessageReject naming our message, an
+        OrderStatusRequest answer) ends the run; it and its like are applied next, in order."""
+        pos, n = 0, len(msgs)
+        while pos < n:
+            stop: list[tuple[int, mapping.Inbound, dict[bytes, bytes], int]] = []
+            reports: list[ExecReport] = []
+            chunks = self._mapped_chunks(msgs, pos, stop, reports)
+            await self._count(reports, await self.applier.apply_chunks(chunks), retry=True)
+            if not stop:
+                return
+            j, what, f, seq = stop[0]
+            pos = j + 1
+            status_reports: list[dict[bytes, bytes]] = []
+            slow: list[ExecReport] = []
+            while True:  # the run of messages that need Redis to be mapped
+                if what.status_report is not None:
+                    status_reports.append(what.status_report)
+                elif what.ref_seq is not None:
+                    r = await self._refused_by_seq(what.ref_seq, _s(f.get(b"58", b"")), "BMR", seq)
+                    if r is not None:
+                        slow.append(r)
+                if pos >= n:
+                    break
+                nxt = self._map(msgs[pos], count=False)
+                if nxt is None or not _needs_redis(nxt[0]):
+                    break  # mapped (and counted) again in the next run: mapping is pure
+                self.stats.reports += 1
+                what, f, seq = nxt
+                pos += 1
+            if status_reports:
+                slow.extend(await self._reconcile_reports(status_reports))
+            if slow:
+                await self._apply(slow)
+
+    _CHUNK = 64  # messages mapped per chunk handed to the applier
+
+    def _mapped_chunks(
+        self,
+        msgs: list[simplefix.FixMessage],
+        pos: int,
+        stop: list[tuple[int, mapping.Inbound, dict[bytes, bytes], int]],
+        produced: list[ExecReport],
+    ) -> Iterator[list[ExecReport]]:
+        """Reports of ``msgs[pos:]`` chunk by chunk, up to the first message that needs Redis
+        to be mapped (left in ``stop``); every report yielded is also added to ``produced``."""
+        out: list[ExecReport] = []
+        for j in range(pos, len(msgs)):
+            m = self._map(msgs[j])
+            if m is not None:
+                what = m[0]
+                if what.report is not None:
+                    out.append(what.report)
+                elif _needs_redis(what):
+                    stop.append((j, *m))
+                    break
+                elif what.status_request_refused:
+                    if self.status_requests_supported:
+                        log.warning(
+                            "%s: the venue refuses OrderStatusRequest; in-flight orders are "
+                            "reconciled from its resent execution reports",
+                            self.session_id,
+                        )
+                    self.status_requests_supported = False
+                else:
+                    self.stats.ignored += 1
+                    log.info("%s: %s", self.session_id, what.ignored)
+            if len(out) >= self._CHUNK:
+                produced += out
+                yield out
+                out = []
+        if out:
+            produced += out
+            yield out
+
+    def _map(
+        self, msg: simplefix.FixMessage, count: bool = True
+    ) -> tuple[mapping.Inbound, dict[bytes, bytes], int] | None:
+        """One inbound message mapped (pure); None when it cannot be (logged and counted
+        when ``count``)."""
+        f = dict(msg.pairs)
+        mt = f.get(b"35", b"")
+        seq_raw = f.get(b"34", b"0")
+        seq = int(seq_raw) if seq_raw.isdigit() else 0
+        if count:
             self.stats.reports += 1
-            try:
-                what = mapping.inbound(mt, f, seq)
-            except Exception as exc:  # no crash on input
+        try:
+            return mapping.inbound(mt, f, seq), f, seq
+        except Exception as exc:  # no crash on input
+            if count:
                 log.error("%s: cannot map inbound %s: %s", self.session_id, mt, exc)
                 self.stats.ignored += 1
-                continue
-            if what.report is not None:
-                reports.append(what.report)
-            elif what.status_report is not None:
-                status_reports.append(what.status_report)
-            elif what.ref_seq is not None:
-                r = await self._refused_by_seq(what.ref_seq, _s(f.get(b"58", b"")), "BMR", seq)
-                if r is not None:
-                    reports.append(r)
-            elif what.status_request_refused:
-                if self.status_requests_supported:
-                    log.warning(
-                        "%s: the venue refuses OrderStatusRequest; in-flight orders are "
-                        "reconciled from its resent execution reports",
-                        self.session_id,
-                    )
-                self.status_requests_supported = False
-            else:
-                self.stats.ignored += 1
-                log.info("%s: %s", self.session_id, what.ignored)
-        if status_reports:
-            reports.extend(await self._reconcile_reports(status_reports))
-        if reports:
-            await self._apply(reports)
+            return None
 
     async def _apply(self, reports: list[ExecReport]) -> list[ApplyResult]:
-        results = await self.applier.apply_many(reports)
-        retry = [
-            r for r, res in zip(reports, results, strict=True) if res.outcome == "wrong_account"
-        ]
-        if retry:  # the venue echoed a wrong Account(1): look the order's own up
-            fixed = await self.applier.apply_many([_without_account(r) for r in retry])
-            it = iter(fixed)
-            results = [next(it) if res.outcome == "wrong_account" else res for res in results]
+        return await self._count(reports, await self.applier.apply_many(reports), retry=True)
+
+    async def _count(
+        self, reports: list[ExecReport], results: list[ApplyResult], retry: bool
+    ) -> list[ApplyResult]:
+        """Outcome counters; reports refused for a wrong account are applied again with the
+        order's own (the venue echoed a wrong Account(1))."""
+        if retry:
+            again = [
+                r for r, res in zip(reports, results, strict=True) if res.outcome == "wrong_account"
+            ]
+            if again:
+                fixed = iter(await self.applier.apply_many([_without_account(r) for r in again]))
+                results = [
+                    next(fixed) if res.outcome == "wrong_account" else res for res in results
+                ]
         for res in results:
             self.stats.outcomes[res.outcome] = self.stats.outcomes.get(res.outcome, 0) + 1
             if res.outcome == "applied":
@@ -777,9 +821,25 @@ class Connector(Application):
             await self._audit("admin_reset_sequence", detail)
             with contextlib.suppress(TimeoutError):
                 await session.logout("operator sequence reset", timeout=5)
+        elif action == "resend":
+            # ResendRequest for FROM..TO; the PossDup reports that come back are delivered
+            # again (the engine's replay window) and applied idempotently (ExecID dedupe)
+            try:
+                first, last = int(cmd.get("from", "")), int(cmd.get("to", ""))
+                session.request_replay(first, last)
+            except (ValueError, NotLoggedOn) as exc:
+                detail["result"] = f"refused: {exc or exc.__class__.__name__}"
+                await self._audit("admin_refused", detail)
+                return
+            await self._audit("admin_resend_range", detail)
         else:
             detail["result"] = f"unknown action {action!r}"
             await self._audit("admin_refused", detail)
+
+
+def _needs_redis(what: mapping.Inbound) -> bool:
+    """Mapping this message needs a Redis read (the order's status, our stored message)."""
+    return what.report is None and (what.status_report is not None or what.ref_seq is not None)
 
 
 def _is_cluster(redis: Any) -> bool:

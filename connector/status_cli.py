@@ -1,6 +1,6 @@
 """``ordergate status``: per FIX session its leader, state, next in/out sequence numbers, stream
 lag and pending entries per partition, in-flight orders; and the audited admin commands
-(``--logout``, ``--reset-seq --yes``).
+(``--logout``, ``--reset-seq --yes``, ``--resend FROM-TO``).
 """
 
 from __future__ import annotations
@@ -27,8 +27,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="ask the leader to reset sequence numbers (next Logon with 141=Y); needs --yes",
     )
+    parser.add_argument(
+        "--resend",
+        metavar="FROM-TO",
+        default=None,
+        help="ask the venue to resend its messages FROM..TO (ResendRequest); the reports that "
+        "come back are applied again (deduplicated by ExecID)",
+    )
     parser.add_argument("--yes", action="store_true", help="confirm a sequence reset")
     parser.add_argument("--by", default="ops", help="who asks (recorded in the session's trail)")
+
+
+def parse_range(text: str) -> tuple[int, int]:
+    """``FROM-TO`` (inbound sequence numbers, 1 <= FROM <= TO); ``ValueError`` otherwise."""
+    first, sep, last = text.strip().partition("-")
+    if not sep or not first.isdigit() or not last.isdigit():
+        raise ValueError(f"--resend wants FROM-TO (two sequence numbers), not {text!r}")
+    a, b = int(first), int(last)
+    if not 1 <= a <= b:
+        raise ValueError(f"--resend range {a}-{b}: need 1 <= FROM <= TO")
+    return a, b
 
 
 def _s(v: Any) -> str:
@@ -119,17 +137,33 @@ async def _main(args: argparse.Namespace) -> int:
     session = keys.session_id(args.sender_comp_id, args.target_comp_id or args.venue)
     client = aioredis.from_url(args.redis_url, socket_timeout=5)
     try:
-        if args.logout or args.reset_seq:
+        if args.logout or args.reset_seq or args.resend is not None:
             if args.reset_seq and not args.yes:
                 print("ordergate status: --reset-seq needs --yes", file=sys.stderr)
                 return 2
-            action = "logout" if args.logout else "reset"
+            extra: dict[str, str] = {}
+            if args.logout:
+                action = "logout"
+            elif args.reset_seq:
+                action = "reset"
+            else:
+                try:
+                    first, last = parse_range(args.resend)
+                except ValueError as exc:
+                    print(f"ordergate status: {exc}", file=sys.stderr)
+                    return 2
+                action = "resend"
+                extra = {"from": str(first), "to": str(last)}
             await client.rpush(  # audited first: the leader may act at once
                 keys.fix_audit(session),
-                json.dumps({"step": f"admin_{action}_requested", "process": args.by}),
+                json.dumps(
+                    {"step": f"admin_{action}_requested", "process": args.by, "detail": extra}
+                ),
             )
-            await client.xadd(keys.fix_admin(session), {"action": action, "by": args.by})
-            print(f"asked the leader of {session} to {action}")
+            fields: dict[Any, Any] = {"action": action, "by": args.by, **extra}
+            await client.xadd(keys.fix_admin(session), fields)
+            what = f"resend {extra['from']}-{extra['to']}" if extra else action
+            print(f"asked the leader of {session} to {what}")
             return 0
         info = await collect(client, args.venue, session, args.partitions)
     finally:

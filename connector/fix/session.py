@@ -130,6 +130,7 @@ class Counters:
     resend_requests_received: int = 0
     gap_fills_sent: int = 0
     possdup_ignored: int = 0
+    replayed: int = 0  # PossDup messages delivered inside an operator-requested replay window
     held: int = 0
     test_requests_sent: int = 0
     heartbeats_sent: int = 0
@@ -163,6 +164,9 @@ class Session:
         self._resend_end: int | None = None  # we asked for a resend up to (at least) this seq
         self._resend_at = 0.0  # when, and at which expected number, we last asked
         self._resend_from = 0
+        # operator-requested replay (``request_replay``): PossDup messages numbered in
+        # [first, last] and below the expected number are delivered (the app deduplicates)
+        self.replay_window: tuple[int, int] | None = None
         self._last_recv = 0.0
         self._last_sent = 0.0
         self._connected_at = 0.0
@@ -302,6 +306,7 @@ class Session:
         self._set_state(State.DISCONNECTED, a)
         self._held.clear()
         self._resend_end = None
+        self.replay_window = None
         self._test_req_id = None
         if was in (State.LOGGED_ON, State.LOGOUT_SENT):
             a.events.append(Event("logout", text=self.last_logout_text))
@@ -402,7 +407,10 @@ class Session:
             return a
         if seq < expected:
             if f.get(b"43") == b"Y":
-                self.counters.possdup_ignored += 1
+                if self.replay_window is not None:
+                    self._replayed(msg, raw, f, seq, now, a)
+                else:
+                    self.counters.possdup_ignored += 1
                 return a
             self._logout(a, now, f"MsgSeqNum too low, expecting {expected} but received {seq}")
             return a
@@ -418,6 +426,72 @@ class Session:
         if self._resend_end is not None and self.next_target > self._resend_end:
             self._resend_end = None
         return a
+
+    def request_replay(self, first: int, last: int, now: float) -> Actions:
+        """Ask the peer to send its messages ``first..last`` again (ResendRequest 7/16), all of
+        them already received, and open a replay window: those that come back as PossDup
+        application messages are delivered again (the engine otherwise drops PossDup messages
+        below the expected number). The application must be idempotent (the connector
+        deduplicates by ExecID). ``ValueError`` for a range not wholly received; the window
+        closes when its last number came back (message or GapFill), or on disconnect."""
+        if not self.logged_on:
+            raise NotLoggedOn(self.state.value)
+        if not 1 <= first <= last:
+            raise ValueError(f"bad range {first}-{last}")
+        if last >= self.next_target:
+            raise ValueError(
+                f"range {first}-{last} reaches past the last received number {self.next_target - 1}"
+            )
+        a = Actions()
+        self.replay_window = (first, last)
+        self.counters.resend_requests_sent += 1
+        self._send_admin(a, b"2", b"7=%d\x0116=%d\x01" % (first, last), now)
+        return a
+
+    def _replayed(
+        self,
+        msg: simplefix.FixMessage,
+        raw: bytes,
+        f: dict[bytes, bytes],
+        seq: int,
+        now: float,
+        a: Actions,
+    ) -> None:
+        """A PossDup message below the expected number while a replay window is open."""
+        assert self.replay_window is not None
+        first, last = self.replay_window
+        mt = msg.message_type or b""
+        if not first <= seq <= last:
+            self.counters.possdup_ignored += 1
+            return
+        if mt == b"4":  # GapFill over admin messages: nothing to deliver
+            new_b = f.get(b"36")
+            if new_b is not None and _is_num(new_b) and int(new_b) > last:
+                self.replay_window = None
+            return
+        if seq == last:
+            self.replay_window = None
+        if mt in ADMIN_TYPES:
+            return
+        valid = f.get(b"122") is not None and not self._bad_time(f, now)
+        if valid and self.dictionary is not None:
+            try:
+                valid = (
+                    self.dictionary.validate(
+                        msg,
+                        raw,
+                        check_fields_out_of_order=self.settings.ValidateFieldsOutOfOrder,
+                        check_user_defined_fields=self.settings.ValidateUserDefinedFields,
+                    )
+                    is None
+                )
+            except Exception:  # a dictionary bug must not kill the session
+                valid = False
+        if not valid:  # already received once, in order: no Reject, just not delivered again
+            self.counters.possdup_ignored += 1
+            return
+        self.counters.replayed += 1
+        a.deliver.append(msg)
 
     def _gap(self, expected: int, seq: int, now: float, a: Actions) -> None:
         if self._resend_end is not None:

@@ -20,7 +20,7 @@ import logging
 import ssl
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import simplefix
@@ -39,8 +39,24 @@ RESEND_CHUNK = 1000  # messages fetched, rebuilt and written per step when answe
 
 
 class Application:
-    """Callbacks; override what you need. ``on_message`` may be a coroutine function: it is then
-    awaited in sequence order, and the stored inbound number only advances once it returns."""
+    """Callbacks; override what you need.
+
+    Application messages reach ``on_message`` one at a time, in MsgSeqNum order. It may be a
+    coroutine function: it is then awaited in order, and the stored inbound number advances
+    past a message only once it returned.
+
+    Batched delivery: an application that defines ``on_messages(session, msgs)`` as a
+    coroutine function gets, instead of ``on_message``, every application message that is
+    ready, in MsgSeqNum order, in one call (the messages that arrived while the previous call
+    ran come in the next). The stored inbound number advances past a batch only once the call
+    returned, so a crash re-delivers, never loses. If the call raises, the batch is NOT taken
+    as delivered: the session reports ``on_event(session, "apply_failure", repr(exc))`` and
+    stops delivering; the batch (with anything newer) is offered again with the next inbound
+    application message. An application that cannot retry (the connector) ends the session
+    then, and the next session asks the peer again from the stored number.
+    """
+
+    on_messages: Callable[[FixSession, list[simplefix.FixMessage]], Awaitable[Any]] | None = None
 
     def on_logon(self, session: FixSession) -> None:
         return None
@@ -203,7 +219,11 @@ class FixSession:
         self._flushed_waiters: list[asyncio.Future[None]] = []
         self._state_waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
         self._timer: asyncio.Task[None] | None = None
-        self._async_on_message = inspect.iscoroutinefunction(self.app.on_message)
+        batch = getattr(self.app, "on_messages", None)
+        self._on_messages = batch if inspect.iscoroutinefunction(batch) else None
+        self._async_on_message = self._on_messages is not None or inspect.iscoroutinefunction(
+            self.app.on_message
+        )
         self._deliveries: deque[tuple[int, simplefix.FixMessage]] = deque()
         self._delivery_task: asyncio.Task[None] | None = None
         self._can_write = asyncio.Event()
@@ -298,6 +318,12 @@ class FixSession:
             self._reason = self._reason or reason
             self._transport.abort()
 
+    def request_replay(self, first: int, last: int) -> None:
+        """Operator "resend range": ask the peer for its messages ``first..last`` again and
+        deliver the PossDup application messages that come back (see
+        ``Session.request_replay``). ``ValueError`` / ``NotLoggedOn`` as there."""
+        self._apply(self.core.request_replay(first, last, self.clock()))
+
     async def reset_sequence_numbers(self) -> None:
         """Operator reset (while disconnected): both numbers back to 1, stored messages cleared."""
         a = self.core.reset()
@@ -371,13 +397,18 @@ class FixSession:
                 self.garbled += 1
                 self.app.on_event(self, "garbled", "unparseable message dropped")
                 continue
-            self._apply(core.on_message(msg, raw, now))
+            floor = core.next_target
+            self._apply(core.on_message(msg, raw, now), floor)
             if self._closing is not None:
                 break
 
     # ------------------------------------------------------------------ actions
 
-    def _apply(self, a: Actions) -> None:
+    def _apply(self, a: Actions, floor: int = 0) -> None:
+        """Carry out the core's actions. ``floor``: the expected inbound number before the
+        message that produced them; a message delivered again from an operator replay window
+        (numbered below it) is queued under ``floor``, so the stored inbound number never moves
+        back and does not pass it until the replay was delivered."""
         if a.reset_store:
             self._reset_pending = True
             self._queue = [q for q in self._queue if not isinstance(q, Outbound) or q.seq < 0]
@@ -390,7 +421,7 @@ class FixSession:
         if a.deliver:
             if self._async_on_message:
                 for msg in a.deliver:
-                    self._deliveries.append((_seq_of(msg), msg))
+                    self._deliveries.append((max(_seq_of(msg), floor), msg))
                 if self._delivery_task is None:
                     self._delivery_task = asyncio.get_running_loop().create_task(self._deliver())
             else:
@@ -429,6 +460,9 @@ class FixSession:
             log.exception("%s: application callback %s raised", self.session_id, kind)
 
     async def _deliver(self) -> None:
+        if self._on_messages is not None:
+            await self._deliver_batches(self._on_messages)
+            return
         try:
             while self._deliveries:
                 _, msg = self._deliveries[0]
@@ -437,6 +471,26 @@ class FixSession:
                 except Exception:
                     log.exception("%s: on_message raised", self.session_id)
                 self._deliveries.popleft()
+                self._schedule()
+        finally:
+            self._delivery_task = None
+
+    async def _deliver_batches(
+        self, on_messages: Callable[[FixSession, list[simplefix.FixMessage]], Awaitable[Any]]
+    ) -> None:
+        """``Application.on_messages``: everything ready in one call; a failed batch stays."""
+        try:
+            while self._deliveries:
+                msgs = [m for _, m in self._deliveries]
+                n = len(msgs)
+                try:
+                    await on_messages(self, msgs)
+                except Exception as exc:
+                    log.exception("%s: on_messages raised", self.session_id)
+                    self._event("apply_failure", None, None, repr(exc))
+                    return
+                for _ in range(n):
+                    self._deliveries.popleft()
                 self._schedule()
         finally:
             self._delivery_task = None

@@ -182,3 +182,49 @@ def test_cancel_on_disconnect_by_the_venue_reaches_the_order_after_restart() -> 
         api.stop()
         sim.stop()
         redis.stop()
+
+
+def _status_cli(redis_url: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "status", "--redis", redis_url, *flags],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=30,
+    )
+
+
+def test_resend_range_reapplies_a_venue_report_idempotently(
+    stack: dict[str, Any], http: httpx.Client
+) -> None:
+    import redis as sync_redis
+
+    from gateway import keys
+
+    sid = keys.session_id("ORDERGATE", "TSE")
+    r = http.post(
+        "/v1/orders", json=order_body(account="B1", client_order_id="e2e-rr", price="2700")
+    )
+    oid = r.json()["order_id"]
+    wait_status(http, oid, "new")
+    trail = http.get(f"/v1/orders/{oid}/trail").json()["steps"]
+    (ack,) = [s for s in trail if s["step"] == "acknowledged"]
+    seq = ack["detail"]["in_seq"]
+    order = http.get(f"/v1/orders/{oid}").json()
+    client = sync_redis.Redis.from_url(stack["redis"].url)
+    try:
+
+        def duplicates() -> int:
+            return int(client.hget(keys.fix_status(sid), "duplicates") or 0)
+
+        before = duplicates()
+        assert _status_cli(stack["redis"].url, "--resend", f"{seq}-x").returncode == 2
+        done = _status_cli(stack["redis"].url, "--resend", f"{seq}-{seq}", "--by", "e2e")
+        assert done.returncode == 0, done.stderr
+        wait_until(lambda: duplicates() > before, 20, "the resent report applied as a duplicate")
+        audit = [json.loads(x)["step"] for x in client.lrange(keys.fix_audit(sid), 0, -1)]
+        assert audit[-2:] == ["admin_resend_requested", "admin_resend_range"]
+    finally:
+        client.close()
+    assert http.get(f"/v1/orders/{oid}").json() == order  # nothing changed
+    assert http.get(f"/v1/orders/{oid}/trail").json()["steps"] == trail

@@ -82,3 +82,20 @@ async def test_status_reports_the_leader_and_sequence_numbers(
     info = await status_cli.collect(redis_client, "TSE", SID, 16)
     assert info["leader"] == leader.lease.holder and info["fencing_token"] == leader.lease.token
     assert info["next_out_seq"] >= 2 and info["total_pending"] == 0
+
+
+async def test_resend_range_past_the_last_received_is_refused_and_audited(
+    redis_client: Any, redis_server: Any, venue: VenueHandle, leader: Connector
+) -> None:
+    assert leader.session is not None
+    last = leader.session.next_target_seq - 1
+    assert await asyncio.to_thread(cli, redis_server.url, "--resend", f"1-{last + 5}") == 0
+
+    async def audited() -> bool:
+        return len(await audit(redis_client)) == 2
+
+    await async_wait_until(audited, 10, "the refusal audited")
+    rows = [json.loads(x) for x in await redis_client.lrange(keys.fix_audit(SID), 0, -1)]
+    assert [r["step"] for r in rows] == ["admin_resend_requested", "admin_refused"]
+    assert "reaches past" in rows[-1]["detail"]["result"]
+    assert leader.session.core.replay_window is None

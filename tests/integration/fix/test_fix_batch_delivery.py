@@ -1,0 +1,105 @@
+"""``Application.on_messages``: the engine's batched delivery hook (the connector applies each
+batch of execution reports in one Redis round trip). Real TCP, our acceptor answering."""
+
+from __future__ import annotations
+
+import asyncio
+
+import simplefix
+from support.fixtcp import Recorder, make_settings, order
+from support.procs import async_wait_until
+
+from connector.fix.store import MemoryStore
+from connector.fix.transport import Acceptor, FixSession, Initiator
+
+
+async def until(pred, what: str, timeout: float = 10.0) -> None:
+    async def check() -> bool:
+        return bool(pred())
+
+    await async_wait_until(check, timeout, what)
+
+
+class BatchApp(Recorder):
+    """Records each batch; held by ``gate``; fails the next ``fail`` calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+        self.batches: list[list[bytes]] = []
+        self.single: list[simplefix.FixMessage] = []
+        self.fail = 0
+
+    def on_message(self, session: FixSession, msg: simplefix.FixMessage) -> None:
+        self.single.append(msg)  # must not be called: on_messages takes precedence
+
+    async def on_messages(self, session: FixSession, msgs: list[simplefix.FixMessage]) -> None:
+        await self.gate.wait()
+        if self.fail:
+            self.fail -= 1
+            raise RuntimeError("Redis away")
+        self.batches.append([m.get(11) for m in msgs])
+
+
+async def _pair(app: BatchApp, store: MemoryStore):
+    exch = FixSession(make_settings("acceptor"), store=MemoryStore(), app=Recorder(answer=True))
+    acceptor = Acceptor([exch], "127.0.0.1", 0)
+    await acceptor.start()
+    broker = FixSession(make_settings("initiator"), store=store, app=app)
+    ini = Initiator(broker, "127.0.0.1", acceptor.port)
+    await ini.start()
+    await asyncio.wait_for(broker.wait_logged_on(), 10)
+    return broker, ini, acceptor
+
+
+async def test_on_messages_gets_every_ready_message_in_one_call_in_sequence_order():
+    app, store = BatchApp(), MemoryStore()
+    broker, ini, acceptor = await _pair(app, store)
+    try:
+        broker.send(order("a1"))
+        await until(lambda: broker.next_target_seq == 3, "first report received")
+        for i in range(2, 6):  # arrive while the first batch is held
+            broker.send(order(f"a{i}"))
+        await until(lambda: broker.next_target_seq == 7, "all reports received")
+        app.gate.set()
+        await until(lambda: sum(len(b) for b in app.batches) == 5, "all delivered")
+        assert app.batches == [[b"a1"], [b"a2", b"a3", b"a4", b"a5"]]
+        assert app.single == []
+    finally:
+        await ini.stop(logout=False)
+        await acceptor.stop()
+
+
+async def test_stored_inbound_number_advances_only_after_the_batch_returns():
+    app, store = BatchApp(), MemoryStore()
+    broker, ini, acceptor = await _pair(app, store)
+    try:
+        broker.send(order("a1"))
+        await until(lambda: broker.next_target_seq == 3, "report received")
+        await broker.flushed()
+        assert store.next_target == 2
+        app.gate.set()
+        await until(lambda: store.next_target == 3, "stored inbound number advanced")
+    finally:
+        await ini.stop(logout=False)
+        await acceptor.stop()
+
+
+async def test_failed_batch_is_reported_and_offered_again_with_the_next_message():
+    app, store = BatchApp(), MemoryStore()
+    app.fail = 1
+    app.gate.set()
+    broker, ini, acceptor = await _pair(app, store)
+    try:
+        broker.send(order("a1"))
+        await until(lambda: any(k == "apply_failure" for k, _ in app.events), "failure event")
+        assert app.batches == []
+        await broker.flushed()
+        assert store.next_target == 2  # not delivered: not stored as received
+        broker.send(order("a2"))
+        await until(lambda: app.batches, "batch retried")
+        assert app.batches == [[b"a1", b"a2"]]
+        await until(lambda: store.next_target == 4, "stored inbound number advanced")
+    finally:
+        await ini.stop(logout=False)
+        await acceptor.stop()
