@@ -1,5 +1,5 @@
 """Venue rules read from the dated data files in ``gateway/data/``: trading unit, the two tick
-size tables, the daily price limit table.
+size tables (and which index's constituents use the narrow one), the daily price limit table.
 
 Each file holds schedules with a ``from`` date; the rule in force on a day is the last schedule
 that starts on or before it. A rule change is a new row in a data file, not a code change.
@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 DATA_DIR = Path(__file__).parent / "data"
 T = TypeVar("T")
@@ -41,18 +41,50 @@ def _load(name: str) -> dict[str, Any]:
     return data
 
 
+@dataclass(frozen=True, slots=True)
+class TickSchedule:
+    """Tick tables from ``start``: ``narrow`` for constituents of ``narrow_index``, else ``other``."""
+
+    start: date
+    narrow_index: str  # a membership flag of the symbols: "topix100" | "topix500"
+    narrow: tuple[TickBand, ...]
+    other: tuple[TickBand, ...]
+
+
+class IndexMember(Protocol):
+    """What the tick rules need to know of a symbol: its index membership flags."""
+
+    @property
+    def topix100(self) -> bool: ...
+
+    @property
+    def topix500(self) -> bool: ...
+
+
+NARROW_INDEXES = ("topix100", "topix500")
+
+
+def _bands(rows: list[list[str | None]]) -> tuple[TickBand, ...]:
+    return tuple(
+        TickBand(None if up is None else Decimal(up), Decimal(str(tick))) for up, tick in rows
+    )
+
+
 @lru_cache(maxsize=1)
-def _tick_schedules() -> list[tuple[date, dict[str, tuple[TickBand, ...]]]]:
+def _tick_schedules() -> list[TickSchedule]:
     out = []
     for s in _load("tick_sizes.json")["schedules"]:
-        tables = {
-            name: tuple(
-                TickBand(None if up is None else Decimal(up), Decimal(tick)) for up, tick in rows
+        if s["narrow_index"] not in NARROW_INDEXES:
+            raise ValueError(f"tick schedule {s['from']}: unknown index {s['narrow_index']!r}")
+        out.append(
+            TickSchedule(
+                date.fromisoformat(s["from"]),
+                s["narrow_index"],
+                _bands(s["tables"]["narrow"]),
+                _bands(s["tables"]["other"]),
             )
-            for name, rows in s["tables"].items()
-        }
-        out.append((date.fromisoformat(s["from"]), tables))
-    return sorted(out, key=lambda t: t[0])
+        )
+    return sorted(out, key=lambda t: t.start)
 
 
 @lru_cache(maxsize=1)
@@ -94,22 +126,42 @@ def trading_unit(on: date) -> int:
 
 
 @lru_cache(maxsize=64)
-def tick_bands(topix500: bool, on: date) -> tuple[TickBand, ...]:
-    """The tick size table in force on ``on`` for a constituent (narrow) or other issue."""
-    _, tables = _pick(_tick_schedules(), on, lambda s: s[0])
-    return tables["topix500" if topix500 else "other"]
+def _tick_schedule(on: date) -> TickSchedule:
+    return _pick(_tick_schedules(), on, lambda s: s.start)
 
 
-def tick_size(price: Decimal, topix500: bool, on: date) -> Decimal:
-    """Tick of the band ``price`` falls in ("up to and including" each bound)."""
-    for band in tick_bands(topix500, on):
+def narrow_index(on: date) -> str:
+    """The index whose constituents use the narrow table on ``on`` (topix100 | topix500)."""
+    return _tick_schedule(on).narrow_index
+
+
+def tick_bands(narrow: bool, on: date) -> tuple[TickBand, ...]:
+    """The narrow (``narrow=True``) or the other tick table in force on ``on``."""
+    schedule = _tick_schedule(on)
+    return schedule.narrow if narrow else schedule.other
+
+
+def symbol_tick_bands(symbol: IndexMember, on: date) -> tuple[TickBand, ...]:
+    """The tick table of ``symbol`` on ``on``: narrow when it belongs to that day's index."""
+    schedule = _tick_schedule(on)
+    return schedule.narrow if getattr(symbol, schedule.narrow_index) else schedule.other
+
+
+def tick_size(price: Decimal, symbol: IndexMember | bool, on: date) -> Decimal:
+    """Tick of the band ``price`` falls in ("up to and including" each bound), for ``symbol``'s
+    table on ``on`` (a bool picks the table directly: True = narrow)."""
+    if isinstance(symbol, bool):
+        bands = tick_bands(symbol, on)
+    else:
+        bands = symbol_tick_bands(symbol, on)
+    for band in bands:
         if band.up_to is None or price <= band.up_to:
             return band.tick
     raise AssertionError("tick table has no open-ended last band")  # data file invariant
 
 
-def is_on_tick(price: Decimal, topix500: bool, on: date) -> bool:
-    return price > 0 and price % tick_size(price, topix500, on) == 0
+def is_on_tick(price: Decimal, symbol: IndexMember | bool, on: date) -> bool:
+    return price > 0 and price % tick_size(price, symbol, on) == 0
 
 
 @lru_cache(maxsize=64)

@@ -1,4 +1,4 @@
-"""Reference data: the symbols the gateway accepts, their base prices and constituent flag.
+"""Reference data: the symbols the gateway accepts, their base prices and index flags.
 
 Ships with ``gateway/data/symbols.json``; production loads its own file with real base prices
 (previous closes) each morning."""
@@ -20,6 +20,7 @@ class Symbol:
     base_price: Decimal
     topix500: bool
     venues: tuple[str, ...]  # primary first
+    topix100: bool = False  # TOPIX Core30 + Large70 (the narrow tick table before 2023-06-05)
 
 
 class ReferenceData:
@@ -41,8 +42,16 @@ class ReferenceData:
                 venues = tuple(str(v) for v in row["venues"])
                 if not venues:
                     raise ValueError("venues must not be empty")
+                topix100 = bool(row.get("topix100", False))
+                if topix100 and not row["topix500"]:
+                    raise ValueError("a topix100 constituent is a topix500 constituent too")
                 sym = Symbol(
-                    str(row["symbol"]), str(row["name"]), base, bool(row["topix500"]), venues
+                    str(row["symbol"]),
+                    str(row["name"]),
+                    base,
+                    bool(row["topix500"]),
+                    venues,
+                    topix100,
                 )
             except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
                 raise ValueError(f"symbols file row {i}: {exc!r}") from None

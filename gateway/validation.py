@@ -184,8 +184,8 @@ def _check_limit_price(price: Decimal, sym: Symbol, on: date, field: str = "pric
     exponent = price.normalize().as_tuple().exponent
     if not isinstance(exponent, int) or -exponent > PRICE_DECIMALS:
         raise OrderError(ErrorCode.price_off_tick, f"{field} has too many decimals", field)
-    if not market_rules.is_on_tick(price, sym.topix500, on):
-        tick = market_rules.tick_size(price, sym.topix500, on)
+    if not market_rules.is_on_tick(price, sym, on):
+        tick = market_rules.tick_size(price, sym, on)
         raise OrderError(
             ErrorCode.price_off_tick,
             f"{field} {price} is not a multiple of the tick {tick} for that price band",

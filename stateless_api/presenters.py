@@ -106,7 +106,7 @@ def tokyo_today(now: datetime | None = None) -> date:
 def symbol_json(symbol: Any, today: date) -> dict[str, Any]:
     """What an order ticket needs: unit, base price, today's limits and tick bands."""
     lower, upper = market_rules.daily_limits(symbol.base_price, today)
-    bands = market_rules.tick_bands(symbol.topix500, today)
+    bands = market_rules.symbol_tick_bands(symbol, today)
     return {
         "symbol": symbol.code,
         "name": symbol.name,
