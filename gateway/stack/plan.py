@@ -218,6 +218,7 @@ def banner(
         f'"side":"buy","type":"limit","quantity":100,"price":"2850","venue":"{opts.venue}"}}'
     )
     auth = f'-H "Authorization: Bearer {tok}"'
+    cfg = f" --config {shlex.quote(opts.config)}" if opts.config else ""  # /metrics needs ops
     lines += [
         "",
         "# examples (paste the two lines above first):",
@@ -227,6 +228,7 @@ def banner(
         f"curl -s $API_URL/v1/orders/ORDER_ID/trail {auth}",
         f"curl -s -XDELETE $API_URL/v1/orders/ORDER_ID {auth}",
         f"curl -sN $API_URL/v1/stream {auth}",
+        f'curl -s $API_URL/metrics -H "Authorization: Bearer $(ordergate token --scope ops{cfg} | tail -1)"',
         f"curl -s http://127.0.0.1:{ports.control}/books/7203    # the simulator's book",
         "",
         "Ctrl-C (or SIGTERM) stops everything.",

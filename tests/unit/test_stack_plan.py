@@ -100,6 +100,14 @@ def test_banner_prints_pasteable_api_url_and_token_lines() -> None:
     assert "http://127.0.0.1:8001" in text and "curl" in text
 
 
+def test_banner_metrics_example_mints_an_ops_token_with_the_stacks_config() -> None:
+    plain = banner(StackOptions(), PORTS, "tok.en", "/d", {}, 1.0)
+    line = next(x for x in plain.splitlines() if "/metrics" in x)
+    assert "ordergate token --scope ops |" in line  # /metrics needs the ops scope
+    configured = banner(StackOptions(config="/etc/og.toml"), PORTS, "tok.en", "/d", {}, 1.0)
+    assert "--scope ops --config /etc/og.toml" in configured
+
+
 def test_banner_without_a_token_says_why() -> None:
     text = banner(StackOptions(), PORTS, None, "/d", {}, 1.0)
     assert "TOKEN=" not in text and "RS256" in text
