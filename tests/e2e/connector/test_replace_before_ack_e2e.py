@@ -78,3 +78,36 @@ def test_replace_of_an_unacknowledged_order_ends_replaced_at_the_venue(
             assert {"price": "2801.5", "quantity": 300, "count": 1} in book["bids"]
         finally:
             conn.stop()
+
+
+def test_replace_sent_right_after_the_submit_to_a_live_session_ends_replaced(
+    stack: dict[str, Any],
+) -> None:
+    """The PATCH races the venue's ack (either may come first): the order still ends replaced."""
+    sim = stack["sim"]
+    conn = ConnectorProcess(stack["redis"].url, sim.port).start()
+    try:
+        wait_until(lambda: sim.session_state("ORDERGATE")["logged_on"], 20, "connector logon")
+        with httpx.Client(base_url=stack["api"].url, headers=bearer(["B1"]), timeout=10) as http:
+            r = http.post(
+                "/v1/orders",
+                json=order_body(account="B1", client_order_id="rb-2", price="2790"),
+            )
+            assert r.status_code == 202
+            oid = r.json()["order_id"]
+            p = http.patch(f"/v1/orders/{oid}", json={"price": "2789.5"})
+            assert p.status_code == 202, p.text
+            o = _wait_status(http, oid, "replaced")
+            assert (o["quantity"], o["price"]) == (100, "2789.5")
+            trail = http.get(f"/v1/orders/{oid}/trail").json()["steps"]
+            assert [s["detail"]["msg_type"] for s in trail if s["step"] == "sent"] == ["D", "G"]
+        venue: dict[str, Any] = {}
+
+        def venue_replaced() -> bool:
+            venue.update(sim.order(oid) or {})
+            return venue.get("price") == "2789.5"
+
+        wait_until(venue_replaced, 10, f"the venue to hold the new price ({venue})")
+        assert (venue["order_qty"], venue["status"]) == (100, "new")
+    finally:
+        conn.stop()
