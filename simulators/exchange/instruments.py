@@ -98,7 +98,7 @@ def from_reference_data(
         if venue is not None and venue not in sym.venues:
             continue
         lower, upper = market_rules.daily_limits(sym.base_price, day)
-        bands = market_rules.tick_bands(sym.topix500, day)
+        bands = market_rules.symbol_tick_bands(sym, day)
 
         def tick_of(price: Decimal, _bands: tuple = bands) -> Decimal:
             for band in _bands:
