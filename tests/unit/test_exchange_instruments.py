@@ -33,3 +33,10 @@ def test_a_venue_only_gets_the_symbols_listed_on_it():
 
 def test_trading_unit_is_100():
     assert {i.unit for i in from_reference_data(on=DAY)} == {100}
+
+
+def test_a_mid400_name_gets_the_narrow_tick_only_from_2023_06_05():
+    before = from_reference_data(venue="TSE", on=date(2023, 6, 2)).get("5333")  # base 1900
+    after = from_reference_data(venue="TSE", on=date(2023, 6, 5)).get("5333")
+    assert not before.on_tick(D("1900.5"))  # TOPIX100-only narrow table then: 1 yen
+    assert after.on_tick(D("1900.5"))  # TOPIX500 narrow table: 0.5 yen up to 3,000
