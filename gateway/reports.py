@@ -27,8 +27,21 @@ from gateway.states import OrderEvent
 
 _bulks2 = b"$%d\r\n%b\r\n" * 2
 _bulks3 = b"$%d\r\n%b\r\n" * 3
-_bulks5 = b"$%d\r\n%b\r\n" * 5
-_bulks9 = b"$%d\r\n%b\r\n" * 9
+
+
+_sbulks5 = "$%d\r\n%s\r\n" * 5
+_sbulks9 = "$%d\r\n%s\r\n" * 9
+_JSON = json.JSONEncoder(default=str)  # one encoder: json.dumps(default=...) builds one per call
+
+
+def _bulk_str(template: str, items: Sequence[str]) -> bytes:
+    """RESP bulk strings of ``items`` through a ``"$%d\\r\\n%s\\r\\n" * N`` template: one
+    format and one encode when all is ASCII (lengths in characters are then lengths in
+    bytes), else item by item."""
+    text = template % tuple(x for v in items for x in (len(v), v))
+    if text.isascii():
+        return text.encode()
+    return b"$%d\r\n%b\r\n" * len(items) % _lens(*items)
 
 
 def _lens(*items: str) -> tuple[int | bytes, ...]:
@@ -66,6 +79,9 @@ class ExecReport:
 class ApplyResult:
     outcome: Outcome
     status: OrderStatus | None  # the order's status after (or unchanged)
+
+
+_RESULTS: dict[tuple[Any, Any], ApplyResult] = {}
 
 
 class ReportApplier:
@@ -128,7 +144,7 @@ class ReportApplier:
             "" if px is None else (price_str(px) or ""),
             r.at or now,
             r.reason,
-            json.dumps(r.detail, default=str) if r.detail else "{}",
+            _JSON.encode(r.detail) if r.detail else "{}",
             r.cl_ord_id,
         )
 
@@ -166,8 +182,8 @@ class ReportApplier:
         ]
         for i in idx:
             k, a = self._fields(reports[i], p, accounts[i], now)
-            kparts.append(_bulks5 % _lens(*k))
-            aparts.append(_bulks9 % _lens(*[v if type(v) is str else str(v) for v in a]))
+            kparts.append(_bulk_str(_sbulks5, k))
+            aparts.append(_bulk_str(_sbulks9, [v if type(v) is str else str(v) for v in a]))
         head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n" % (
             3 + 5 + 14 * n,
             self.scripts.apply_report.sha.encode(),
@@ -177,12 +193,21 @@ class ReportApplier:
 
     @staticmethod
     def _results(res: Sequence[Any]) -> list[ApplyResult]:
+        """The script's flat (outcome, status) pairs; results are few distinct immutable
+        values, so they are cached by the raw pair."""
         out = []
+        cache = _RESULTS
         for j in range(0, len(res), 2):
-            o, st = res[j], res[j + 1]
-            outcome = o.decode() if isinstance(o, bytes) else str(o)
-            s = st.decode() if isinstance(st, bytes) else str(st)
-            out.append(ApplyResult(outcome, OrderStatus(s) if s else None))  # type: ignore[arg-type]
+            key = (res[j], res[j + 1])
+            r = cache.get(key)
+            if r is None:
+                o, st = key
+                outcome = o.decode() if isinstance(o, bytes) else str(o)
+                s = st.decode() if isinstance(st, bytes) else str(st)
+                r = ApplyResult(outcome, OrderStatus(s) if s else None)  # type: ignore[arg-type]
+                if len(cache) < 256:
+                    cache[key] = r
+            out.append(r)
         return out
 
     async def _accounts(self, reports: Sequence[ExecReport]) -> list[str | None]:

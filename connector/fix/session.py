@@ -474,20 +474,9 @@ class Session:
         if mt in ADMIN_TYPES:
             return
         valid = f.get(b"122") is not None and not self._bad_time(f, now)
-        if valid and self.dictionary is not None:
-            try:
-                valid = (
-                    self.dictionary.validate(
-                        msg,
-                        raw,
-                        check_fields_out_of_order=self.settings.ValidateFieldsOutOfOrder,
-                        check_user_defined_fields=self.settings.ValidateUserDefinedFields,
-                    )
-                    is None
-                )
-            except Exception:  # a dictionary bug must not kill the session
-                valid = False
-        if not valid:  # already received once, in order: no Reject, just not delivered again
+        if (
+            not valid or self._violation(msg, raw) is not None
+        ):  # already received once, in order: no Reject, just not delivered again
             self.counters.possdup_ignored += 1
             return
         self.counters.replayed += 1
@@ -526,6 +515,20 @@ class Session:
         elif len(st) != 17 and (st[17:18] != b"." or not st[18:].isdigit()):
             return True
         return abs(now - base) > self.settings.MaxLatency + 0.999
+
+    def _violation(self, msg: simplefix.FixMessage, raw: bytes) -> Any:
+        """The dictionary's verdict on a message (None: valid, or no dictionary)."""
+        if self.dictionary is None:
+            return None
+        try:
+            return self.dictionary.validate(
+                msg,
+                raw,
+                check_fields_out_of_order=self.settings.ValidateFieldsOutOfOrder,
+                check_user_defined_fields=self.settings.ValidateUserDefinedFields,
+            )
+        except Exception as exc:  # a dictionary bug must not kill the session
+            return _Violation(REJ_OTHER, None, f"validation failed: {exc}", False)
 
     def _in_order(
         self,
@@ -572,15 +575,7 @@ class Session:
             self._logout(a, now, "SendingTime accuracy problem")
             return
         if self.dictionary is not None:
-            try:
-                v = self.dictionary.validate(
-                    msg,
-                    raw,
-                    check_fields_out_of_order=self.settings.ValidateFieldsOutOfOrder,
-                    check_user_defined_fields=self.settings.ValidateUserDefinedFields,
-                )
-            except Exception as exc:  # a dictionary bug must not kill the session
-                v = _Violation(REJ_OTHER, None, f"validation failed: {exc}", False)
+            v = self._violation(msg, raw)
             if v is not None:
                 self.next_target = seq + 1
                 if v.business_reject:

@@ -227,3 +227,10 @@ async def test_apply_many_splits_a_large_partition_batch_into_several_calls(gw, 
     assert [r.outcome for r in results] == ["applied"] * 5
     again = await small.apply_many([ExecReport(o, E.accepted, f"ack-{o}") for o in ids])
     assert [r.outcome for r in again] == ["duplicate"] * 5
+
+
+async def test_non_ascii_reason_is_stored_intact(gw, applier):
+    oid = (await gw.submit(order(), process="w1")).order.order_id
+    r = await applier.apply(ExecReport(oid, E.rejected, "rj", reason="値幅制限 price band"))
+    assert (r.outcome, r.status) == ("applied", OrderStatus.rejected)
+    assert (await gw.get(oid, accounts=None)).reason == "値幅制限 price band"
