@@ -41,7 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--partitions", type=int, help="partitions of the command streams (default 16)"
     )
-    parser.add_argument("--message-log", help="directory of the FIX message log")
+    parser.add_argument(
+        "--message-log",
+        help="directory of the FIX message log (default ~/.local/state/ordergate/fix; off: none)",
+    )
     parser.add_argument("--log-level", default="INFO")
 
 
@@ -84,6 +87,7 @@ async def _main(cfg: object) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from connector import config
+    from gateway.config import redact_url
 
     logging.basicConfig(
         level=getattr(logging, str(args.log_level).upper(), logging.INFO),
@@ -106,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         cfg.session_id,
         cfg.host,
         cfg.port,
-        cfg.redis_url,
+        redact_url(cfg.redis_url),
         cfg.hours,
         cfg.throttle_rate or "none",
     )

@@ -19,8 +19,12 @@ throttle_burst = 50
 lease_ttl = 3.0                   # seconds
 batch = 300                       # stream entries per XREADGROUP
 reconcile = true                  # OrderStatusRequest for in-flight orders after logon
-message_log = "/var/log/ordergate"
+message_log = "/var/log/ordergate"  # FIX message log directory; "off" disables it
 ```
+
+The FIX message log is on by default: every inbound and outbound message goes to
+``$XDG_STATE_HOME/ordergate/fix`` (``~/.local/state/ordergate/fix`` when unset), one file per
+session, Password(554) redacted.
 """
 
 from __future__ import annotations
@@ -37,6 +41,15 @@ from gateway.config import ConfigError, GatewayConfig
 
 VENUES_FILE = Path(__file__).resolve().parents[1] / "gateway" / "data" / "venues.json"
 WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MESSAGE_LOG_OFF = ("off", "none")
+
+
+def default_message_log_dir() -> str:
+    """Where the FIX message log goes when no directory is configured (XDG state directory)."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(state, "ordergate", "fix")
 
 
 @dataclass(frozen=True)
@@ -58,7 +71,7 @@ class ConnectorConfig:
     lease_ttl: float = 3.0
     batch: int = 300
     reconcile: bool = True
-    message_log: str = ""
+    message_log: str = field(default_factory=default_message_log_dir)  # "off": no log
     reconnect_interval: float = 1.0
     max_reconnect_interval: float = 5.0
     extra_settings: dict[str, str] = field(default_factory=dict)  # raw QuickFIX-name settings
@@ -112,7 +125,7 @@ class ConnectorConfig:
             raw["Username"] = self.username
         if self.password:
             raw["Password"] = self.password
-        if self.message_log:
+        if self.message_log and self.message_log.lower() not in MESSAGE_LOG_OFF:
             raw["FileLogPath"] = self.message_log
         raw.update(self.extra_settings)
         try:

@@ -169,6 +169,22 @@ def _str(where: str, value: Any) -> str:
     return value
 
 
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``: safe to log or print."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
 def _table(where: str, value: Any, allowed: set[str]) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: must be a table")

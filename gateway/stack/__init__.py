@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from gateway.config import redact_url
 from gateway.stack.plan import (
     ChildSpec,
     Ports,
@@ -107,7 +108,7 @@ def _check_options(opts: StackOptions) -> str | None:
         try:
             redis.Redis.from_url(opts.redis_url, socket_connect_timeout=2, socket_timeout=2).ping()
         except Exception as exc:  # redis-py raises several types (connection, auth, URL)
-            return f"--redis {opts.redis_url}: cannot reach it ({exc.__class__.__name__}: {exc})"
+            return f"--redis {redact_url(opts.redis_url)}: cannot reach it ({exc.__class__.__name__}: {exc})"
     return None
 
 

@@ -137,6 +137,8 @@ def children(opts: StackOptions, ports: Ports, data_dir: str, python: str) -> li
                 redis_url,
                 "--hours",
                 "always",
+                "--message-log",
+                f"{data_dir}/logs/fix",
                 *config,
                 python=python,
             ),

@@ -124,3 +124,8 @@ def test_bad_options_are_named() -> None:
 def test_tail_keeps_the_last_lines_indented() -> None:
     assert tail("a\nb\nc\n", 2) == "    | b\n    | c"
     assert tail("", 3) == "    | (empty log)"
+
+
+def test_connector_writes_its_fix_message_log_into_the_stack_data_dir() -> None:
+    argv = by_name(StackOptions(), "connector")
+    assert argv[argv.index("--message-log") + 1] == "/data/logs/fix"
