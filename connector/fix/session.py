@@ -748,13 +748,13 @@ class Session:
         if refusal:
             self._logout(a, now, refusal)
             return
+        if self._bad_time(f, now):  # before any reset: a refused Logon changes nothing
+            a.disconnect = "Logon SendingTime accuracy problem"
+            return
         asked_reset = f.get(b"141") == b"Y"
         if asked_reset or self.settings.ResetOnLogon or self.reset_on_next_logon:
             self.reset_on_next_logon = False
             self._reset_seqs(a)
-        if self._bad_time(f, now):
-            a.disconnect = "Logon SendingTime accuracy problem"
-            return
         if seq < self.next_target:
             self._logout(
                 a, now, f"MsgSeqNum too low, expecting {self.next_target} but received {seq}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from support.fixscript import T0, THEM, US, feed, sent, settings, types
 
+from connector.fix.codec import sending_time
 from connector.fix.dictionary import DataDictionary
 from connector.fix.session import Session, State
 
@@ -163,3 +164,26 @@ def test_acceptor_continues_from_stored_numbers_on_logon():
     (reply,) = sent(a)
     assert reply.get(34) == b"100"
     assert s.next_target == 8 and s.next_sender == 101
+
+
+def test_logon_refused_for_its_sendingtime_resets_nothing_even_with_reset_on_logon():
+    s = Session(
+        settings(SenderCompID=THEM, TargetCompID=US, ConnectionType="acceptor", ResetOnLogon=True),
+        next_sender=40,
+        next_target=50,
+    )
+    s.on_connected(T0)
+    a = feed(
+        s,
+        "A",
+        1,
+        (98, 0),
+        (108, 25),
+        sender=US,
+        target=THEM,
+        now=T0 + 10_000,
+        sending=sending_time(T0),
+    )
+    assert a.disconnect == "Logon SendingTime accuracy problem" and a.send == []
+    assert (s.next_sender, s.next_target) == (40, 50)
+    assert s.state is not State.LOGGED_ON
