@@ -280,7 +280,10 @@ _ERROR_TEXT = {
     "415": "Body not sent as application/json (`unsupported_media_type`).",
     "422": "Invalid request or an order rule broken; `code` says which (see README).",
     "429": "Order-rate limit (`rate_limited`); retry after `Retry-After` seconds.",
-    "503": "Redis unreachable (`redis_unavailable`); nothing was written.",
+    "503": (
+        "Redis unreachable or it did not answer (`redis_unavailable`): the outcome is unknown;"
+        " retry with the same client_order_id (200 with the order if it was written after all)."
+    ),
 }
 
 
