@@ -447,30 +447,10 @@ class MatchingEngine:
         out: list[Event] = []
         now = self.clock.now()
         self._sync(now, out)
-        sess = self._session(cmd.session)
-        to = CxlRejResponseTo.CANCEL
-        order = self._find(sess, cmd.session, cmd.orig_cl_ord_id, cmd.order_id)
-        if cmd.cl_ord_id in sess.cl_ord_ids:
-            if cmd.poss_dup:
-                return out
-            out.append(
-                self._cxl_reject(
-                    cmd,
-                    order,
-                    to,
-                    CxlRejReason.DUPLICATE_CLORDID,
-                    f"{RejectRule.DUPLICATE_CLIENT_ORDER_ID.value}: ClOrdID {cmd.cl_ord_id} "
-                    "was already used in this session today",
-                    now,
-                )
-            )
+        target = self._amend_target(cmd, CxlRejResponseTo.CANCEL, now, out)
+        if target is None:
             return out
-        sess.cl_ord_ids[cmd.cl_ord_id] = None
-        problem = self._cxl_problem(cmd, order, to, now)
-        if problem is not None:
-            out.append(problem)
-            return out
-        assert order is not None
+        sess, order = target
         sess.cl_ord_ids[cmd.cl_ord_id] = order
         self._take_off(self._books[order.symbol], order)
         order.orig_cl_ord_id = order.cl_ord_id
@@ -484,30 +464,11 @@ class MatchingEngine:
         out: list[Event] = []
         now = self.clock.now()
         self._sync(now, out)
-        sess = self._session(cmd.session)
         to = CxlRejResponseTo.REPLACE
-        order = self._find(sess, cmd.session, cmd.orig_cl_ord_id, cmd.order_id)
-        if cmd.cl_ord_id in sess.cl_ord_ids:
-            if cmd.poss_dup:
-                return out
-            out.append(
-                self._cxl_reject(
-                    cmd,
-                    order,
-                    to,
-                    CxlRejReason.DUPLICATE_CLORDID,
-                    f"{RejectRule.DUPLICATE_CLIENT_ORDER_ID.value}: ClOrdID {cmd.cl_ord_id} "
-                    "was already used in this session today",
-                    now,
-                )
-            )
+        target = self._amend_target(cmd, to, now, out)
+        if target is None:
             return out
-        sess.cl_ord_ids[cmd.cl_ord_id] = None
-        problem = self._cxl_problem(cmd, order, to, now)
-        if problem is not None:
-            out.append(problem)
-            return out
-        assert order is not None
+        sess, order = target
         try:
             self._check_replace(cmd, order, sess)
         except _Rejected as rej:
@@ -729,6 +690,40 @@ class MatchingEngine:
             )
         price = self._check_price(order.ord_type, cmd.price, inst)
         self._check_limits(sess, cmd.quantity, price, inst, self._last, count=False)
+
+    def _amend_target(
+        self,
+        cmd: CancelOrder | ReplaceOrder,
+        to: CxlRejResponseTo,
+        now: datetime,
+        out: list[Event],
+    ) -> tuple[_Session, Order] | None:
+        """What cancel and replace share: the request's ClOrdID must be new to the session (a
+        PossDup repeat is ignored, an unflagged one refused) and the order must be there to
+        change. Returns the session and the order, or None with any reject appended to ``out``."""
+        sess = self._session(cmd.session)
+        order = self._find(sess, cmd.session, cmd.orig_cl_ord_id, cmd.order_id)
+        if cmd.cl_ord_id in sess.cl_ord_ids:
+            if not cmd.poss_dup:
+                out.append(
+                    self._cxl_reject(
+                        cmd,
+                        order,
+                        to,
+                        CxlRejReason.DUPLICATE_CLORDID,
+                        f"{RejectRule.DUPLICATE_CLIENT_ORDER_ID.value}: ClOrdID {cmd.cl_ord_id} "
+                        "was already used in this session today",
+                        now,
+                    )
+                )
+            return None
+        sess.cl_ord_ids[cmd.cl_ord_id] = None
+        problem = self._cxl_problem(cmd, order, to, now)
+        if problem is not None:
+            out.append(problem)
+            return None
+        assert order is not None
+        return sess, order
 
     def _find(
         self, sess: _Session, session: str, cl_ord_id: str, order_id: str | None
