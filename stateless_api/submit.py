@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from gateway.errors import OrderError
 
@@ -30,9 +30,6 @@ from .context import (
     too_large,
 )
 from .presenters import order_body
-
-if TYPE_CHECKING:
-    from starlette.responses import Response
 
 log = logging.getLogger("ordergate.api")
 
@@ -63,40 +60,29 @@ async def _read_body(receive: Any, declared: str | None) -> bytes:
             return b"".join(chunks)
 
 
-def request_headers(headers: Any) -> tuple[str | None, str | None, str | None]:
-    """Authorization, content-type and content-length of a request's (lower-case) headers."""
+async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -> None:
+    started = time.perf_counter()
     authorization = content_type = content_length = None
-    for name, value in headers:
+    for name, value in scope["headers"]:
         if name == b"authorization":
             authorization = value.decode("latin-1")
         elif name == b"content-type":
             content_type = value.decode("latin-1")
         elif name == b"content-length":
             content_length = value.decode("latin-1")
-    return authorization, content_type, content_length
-
-
-async def decide(
-    ctx: ApiContext,
-    authorization: str | None,
-    content_type: str | None,
-    content_length: str | None,
-    read_body: Any,
-) -> tuple[int, bytes | None, Response | None]:
-    """The answer to one submit: ``(status, order JSON, None)`` or ``(status, None, error)``.
-
-    ``read_body()`` is awaited for the body only after the token and the headers passed. Both
-    ways in (the ASGI handler below, the protocol's fast path in ``http.py``) share this.
-    """
+    response = None
+    answer: bytes | None = None
+    status = 500
     try:
         principal = await principal_for(ctx, authorization, "trade")
         check_body_headers(content_length, content_type)
-        doc = parsing.parse_json_object(await read_body())
+        doc = parsing.parse_json_object(await _read_body(receive, content_length))
         request = parsing.parse_new_order(doc)
         check_account(principal, request.account)
         outcome = await ctx.gateway.submit(request, process=ctx.process)
         ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
-        return (202 if outcome.created else 200), order_body(outcome.order), None
+        answer = order_body(outcome.order)
+        status = 202 if outcome.created else 200
     except OrderError as exc:
         ctx.metrics.order_outcome(exc.code.value)
         response = errors.error_response(
@@ -109,19 +95,6 @@ async def decide(
     except Exception:
         log.exception("unhandled error on POST %s", PATH)
         response = errors.error_response(errors.INTERNAL, "internal error")
-    return response.status_code, None, response
-
-
-async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -> None:
-    started = time.perf_counter()
-    authorization, content_type, content_length = request_headers(scope["headers"])
-
-    async def read_body() -> bytes:
-        return await _read_body(receive, content_length)
-
-    status, answer, response = await decide(
-        ctx, authorization, content_type, content_length, read_body
-    )
     # Sending is apart from deciding: once the first send was attempted the response may have
     # started, and a second answer on a started response is a protocol error. A send that raises
     # means the client left (or the connection broke): the answer is dropped and counted; the

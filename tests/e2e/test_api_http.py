@@ -1,6 +1,6 @@
-"""HTTP/1.1 on the wire around the submit fast path (``stateless_api/http.py``): raw sockets
-against a real ``ordergate api`` process, so pipelining, split bodies and ``Connection: close``
-are what the client actually sends."""
+"""HTTP/1.1 on the wire for ``POST /v1/orders`` (uvicorn + ``stateless_api/http.py``'s one-write
+protocol): raw sockets against a real ``ordergate api`` process, so pipelining, split bodies and
+``Connection: close`` are what the client actually sends, byte for byte."""
 
 from __future__ import annotations
 
