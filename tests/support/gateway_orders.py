@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from gateway import keys
 from gateway.codec import FIELD, decode_command
+from gateway.model import Order, OrderStatus, OrderType, Side, TimeInForce
 from gateway.refdata import ReferenceData
 from gateway.validation import parse_new_order
 
@@ -36,6 +38,34 @@ BODY: dict[str, Any] = {
     "time_in_force": "day",
     "venue": "TSE",
 }
+
+
+def stored_order(**change: Any) -> Order:
+    """An order record as the gateway reads it back (limit buy 100 7203 @ 2500.5, pending_new)."""
+    base: dict[str, Any] = dict(
+        order_id="0MWZL0NA9ZZ4YV200000",
+        partition=3,
+        account="A1",
+        client_order_id="c-1",
+        symbol="7203",
+        side=Side.buy,
+        type=OrderType.limit,
+        quantity=100,
+        price=Decimal("2500.5"),
+        time_in_force=TimeInForce.day,
+        venue="TSE",
+        when_closed="hold",
+        status=OrderStatus.pending_new,
+        cum_qty=0,
+        leaves_qty=100,
+        avg_px=Decimal(0),
+        fills=(),
+        created_at="2026-11-27T01:00:00.000000Z",
+        updated_at="2026-11-27T01:00:00.000000Z",
+        cl_ord_id="0MWZL0NA9ZZ4YV200000",
+    )
+    base.update(change)
+    return Order(**base)
 
 
 def order(**change: Any):  # type: ignore[no-untyped-def]

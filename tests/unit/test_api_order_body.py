@@ -8,32 +8,12 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
+from support.gateway_orders import stored_order
 
-from gateway.model import Fill, Order, OrderStatus, OrderType, Side, TimeInForce
+from gateway.model import Fill, Order, OrderStatus
 from stateless_api.presenters import order_body, order_json
 
-ORDER = Order(
-    order_id="0MWZL0NA9ZZ4YV200000",
-    partition=3,
-    account="A1",
-    client_order_id="c-1",
-    symbol="7203",
-    side=Side.buy,
-    type=OrderType.limit,
-    quantity=100,
-    price=Decimal("2500.5"),
-    time_in_force=TimeInForce.day,
-    venue="TSE",
-    when_closed="hold",
-    status=OrderStatus.pending_new,
-    cum_qty=0,
-    leaves_qty=100,
-    avg_px=Decimal(0),
-    fills=(),
-    created_at="2026-11-27T01:00:00.000000Z",
-    updated_at="2026-11-27T01:00:00.000000Z",
-    cl_ord_id="0MWZL0NA9ZZ4YV200000",
-)
+ORDER = stored_order()
 
 
 def _plain(order: Order) -> bytes:

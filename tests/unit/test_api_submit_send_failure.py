@@ -4,38 +4,17 @@ answer and counts it, it never starts a second response on a started one."""
 from __future__ import annotations
 
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
+from support.gateway_orders import stored_order
+
 from gateway.config import DEV_JWT_SECRET
-from gateway.model import Order, OrderStatus, OrderType, Side, TimeInForce
 from gateway.orders import SubmitOutcome
 from stateless_api.auth import AuthSettings, TokenVerifier, mint_token
 from stateless_api.context import ApiContext
 from stateless_api.submit import submit_order
 
-ORDER = Order(
-    order_id="0MWZL0NA9ZZ4YV200000",
-    partition=3,
-    account="A1",
-    client_order_id="c-1",
-    symbol="7203",
-    side=Side.buy,
-    type=OrderType.limit,
-    quantity=100,
-    price=Decimal("2500.5"),
-    time_in_force=TimeInForce.day,
-    venue="TSE",
-    when_closed="hold",
-    status=OrderStatus.pending_new,
-    cum_qty=0,
-    leaves_qty=100,
-    avg_px=Decimal(0),
-    fills=(),
-    created_at="2026-11-27T01:00:00.000000Z",
-    updated_at="2026-11-27T01:00:00.000000Z",
-    cl_ord_id="0MWZL0NA9ZZ4YV200000",
-)
+ORDER = stored_order()
 BODY = (
     b'{"account":"A1","client_order_id":"c-1","symbol":"7203","side":"buy","type":"limit",'
     b'"quantity":100,"price":"2500.5","time_in_force":"day"}'

@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
+from support.gateway_orders import stored_order
 
 from gateway.errors import ErrorCode, OrderError
-from gateway.model import NewOrderRequest, Order, OrderStatus, OrderType, Side, TimeInForce
+from gateway.model import NewOrderRequest, Order, OrderStatus, OrderType, TimeInForce
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
 from gateway.validation import parse_new_order, validate_new_order, validate_replace
@@ -236,29 +237,19 @@ def test_same_body_same_fingerprint_price_text_normalised():
 
 
 def _order(**kw) -> Order:
+    """A working order: 300 @ 2500, 100 filled."""
     base = dict(
         order_id="X",
-        partition=0,
-        account="A1",
         client_order_id="c",
-        symbol="7203",
-        side=Side.buy,
-        type=OrderType.limit,
         quantity=300,
         price=D("2500"),
-        time_in_force=TimeInForce.day,
-        venue="TSE",
-        when_closed="hold",
         status=OrderStatus.new,
         cum_qty=100,
         leaves_qty=200,
         avg_px=D("2500"),
-        fills=(),
-        created_at="t",
-        updated_at="t",
     )
     base.update(kw)
-    return Order(**base)
+    return stored_order(**base)
 
 
 def test_replace_needs_a_change():
