@@ -167,6 +167,30 @@ class _SubmitPlan:
     stream_json: str  # the command stream's name as a JSON string (the enqueued step)
 
 
+@dataclass(frozen=True, slots=True)
+class SubmitCall:
+    """A validated submit, ready for the script: ``keys`` and ``args`` of submit.lua."""
+
+    request: NewOrderRequest
+    process: str
+    now: datetime
+    p: int
+    venue: str
+    at: str
+    order_id: str
+    keys: list[Any]
+    args: list[Any]
+
+
+class MomentRefusal(Exception):
+    """A rule of the moment (trading phase, the day's limits) refused the order; see
+    ``OrderGateway.refused_now``."""
+
+    def __init__(self, error: OrderError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def _not_found() -> OrderError:
     return OrderError(ErrorCode.order_not_found, "no such order", "order_id")
 
@@ -265,38 +289,37 @@ class OrderGateway:
                 self._proc_args[process] = pair
         return pair
 
-    async def submit(self, request: NewOrderRequest, *, process: str) -> SubmitOutcome:
-        """Validate, then one script: idempotency, halt, risk, record, command, trail, event.
+    def prepare_submit(
+        self, request: NewOrderRequest, *, process: str, now: datetime | None = None
+    ) -> SubmitCall:
+        """Validate and build the submit script's call: everything before Redis, synchronous,
+        so the HTTP fast path runs it inside a parser callback. ``OrderError`` for a body that
+        breaks a rule; ``MomentRefusal`` for a rule of the moment (phase, the day's limits),
+        which is only a refusal once Redis says no earlier submit of this body was accepted
+        (``refused_now``).
 
         This is the hot path of the API: constants per account and venue come from
         ``_plan``, the wire payloads from the codec's direct encoders, the trail steps from
         one JSON encoder (see the README's order API benchmark for what each step saved)."""
-        now = self.clock()
+        now = self.clock() if now is None else now
         try:
             v = self.validator.validate(request, now)  # pure: no Redis before it
         except OrderError as exc:
             if exc.code in BODY_ONLY_ERRORS:
                 raise  # no earlier submit of this body can have been accepted: 422 at once
-            # a rule of the moment (phase, day's limits): a retry of an order accepted earlier
-            # (e.g. before the venue closed) is still 200, so ask Redis first
-            replay = await self._replay(keys.partition_of(request.account, self.P), request)
-            if replay is not None:
-                return SubmitOutcome(replay, False)
-            raise
+            raise MomentRefusal(exc) from None
         venue = v.venue
         plan = self._plan(request.account, venue)
         p = plan.p
         notional = math.ceil(v.risk_price * request.quantity)
         at = _utc_iso(now)
         price = price_str(request.price)
-        fp = request.fingerprint()
         side = request.side.value
         otype = request.type.value
         tif = request.time_in_force.value
         account = request.account
         cid = request.client_order_id
         qty = request.quantity
-        day = v.trading_day.isoformat()
         proc_json = _ENC.encode(process)
         received = (
             f'{{"at":"{at}","step":"received","component":"api","process":{proc_json},'
@@ -306,61 +329,99 @@ class OrderGateway:
             f'{{"at":"{at}","step":"enqueued","component":"api","process":{proc_json},'
             f'"detail":{{"stream":{plan.stream_json},"entry_id":"'
         )
-        for _ in range(3):
-            order_id = new_order_id(p)
-            skeys = [
-                keys.order(p, order_id),
-                keys.idempotency(p, account, cid),
-                *plan.mid_keys,
-                keys.trail(p, order_id),
-                plan.halt_key,
-            ]
-            args: list[Any] = [
-                order_id,
-                fp,
-                *plan.account_venue,
-                side,
-                qty,
-                notional,
-                *plan.limits,
-                day,
-                encode_new_order(
-                    order_id, account, cid, request.symbol, side, otype, qty, price, tif, venue, at
-                ),
-                at,
-                *self._process_args(process),
-                cid,
-                request.symbol,
-                otype,
-                price or "",
-                tif,
-                request.when_closed,
-                plan.p_arg,
-                encode_submitted(order_id, account, request.symbol, side, qty, price, at),
-                received,
-                enq_before,
-                self._enq_after,
-            ]
-            with redis_errors():
-                res, acked = await self.batcher.call(self.scripts.submit, skeys, args)
-                status = _s(res[0])
-            if status == "ok" and acked < self.config.wait_replicas:
+        order_id = new_order_id(p)
+        skeys = [
+            keys.order(p, order_id),
+            keys.idempotency(p, account, cid),
+            *plan.mid_keys,
+            keys.trail(p, order_id),
+            plan.halt_key,
+        ]
+        args: list[Any] = [
+            order_id,
+            request.fingerprint(),
+            *plan.account_venue,
+            side,
+            qty,
+            notional,
+            *plan.limits,
+            v.trading_day.isoformat(),
+            encode_new_order(
+                order_id, account, cid, request.symbol, side, otype, qty, price, tif, venue, at
+            ),
+            at,
+            *self._process_args(process),
+            cid,
+            request.symbol,
+            otype,
+            price or "",
+            tif,
+            request.when_closed,
+            plan.p_arg,
+            encode_submitted(order_id, account, request.symbol, side, qty, price, at),
+            received,
+            enq_before,
+            self._enq_after,
+        ]
+        return SubmitCall(request, process, now, p, venue, at, order_id, skeys, args)
+
+    def finish_submit(self, call: SubmitCall, res: Any, acked: int) -> SubmitOutcome | str | None:
+        """The submit script's reply as an outcome: ``SubmitOutcome`` when accepted; the
+        existing order id (str) when this client order id was used before (``settle_submit``
+        reads and compares it); None when the new order id collided (``settle_submit`` tries
+        a new one). ``OrderError`` for a refusal (risk, halt, rate) or too few replicas."""
+        status = _s(res[0])
+        if status == "ok":
+            if acked < self.config.wait_replicas:
                 raise OrderError(
                     ErrorCode.redis_unavailable,
                     f"order written but acknowledged by {acked} of "
                     f"{self.config.wait_replicas} replicas",
                 )
-            if status == "ok":
-                return SubmitOutcome(_new_order(request, order_id, p, venue, at), True)
-            if status == "dup":
-                replay = await self._replay(p, request, _s(res[1]))
+            r = call.request
+            return SubmitOutcome(_new_order(r, call.order_id, call.p, call.venue, call.at), True)
+        if status == "dup":
+            return _s(res[1])
+        code = _s(res[1])
+        if code == "id_collision":
+            return None
+        raise _script_error(code, _s(res[2]))
+
+    async def submit(self, request: NewOrderRequest, *, process: str) -> SubmitOutcome:
+        """Validate, then one script: idempotency, halt, risk, record, command, trail, event."""
+        try:
+            call = self.prepare_submit(request, process=process)
+        except MomentRefusal as refusal:
+            return await self.refused_now(request, refusal)
+        with redis_errors():
+            res, acked = await self.batcher.call(self.scripts.submit, call.keys, call.args)
+        return await self.settle_submit(call, self.finish_submit(call, res, acked))
+
+    async def refused_now(self, request: NewOrderRequest, refusal: MomentRefusal) -> SubmitOutcome:
+        """A rule of the moment refused the body: a retry of an order accepted earlier (e.g.
+        before the venue closed) is still 200, so ask Redis first."""
+        replay = await self._replay(keys.partition_of(request.account, self.P), request)
+        if replay is not None:
+            return SubmitOutcome(replay, False)
+        raise refusal.error
+
+    async def settle_submit(
+        self, call: SubmitCall, result: SubmitOutcome | str | None
+    ) -> SubmitOutcome:
+        """The rare ends of ``finish_submit``: a used client order id (the earlier order if the
+        body is the same, else 409) or an order id collision (again with a new id)."""
+        for _ in range(3):
+            if isinstance(result, SubmitOutcome):
+                return result
+            if result is not None:
+                replay = await self._replay(call.p, call.request, result)
                 if replay is not None:
                     return SubmitOutcome(replay, False)
                 raise RuntimeError("idempotency key points at a missing order")  # not by us
-            code = _s(res[1])
-            if code == "id_collision":
-                continue
-            raise _script_error(code, _s(res[2]))
+            call = self.prepare_submit(call.request, process=call.process, now=call.now)
+            with redis_errors():
+                res, acked = await self.batcher.call(self.scripts.submit, call.keys, call.args)
+            result = self.finish_submit(call, res, acked)
         raise RuntimeError("order id collided three times in a row")  # needs a broken clock
 
     async def _replay(

@@ -113,9 +113,18 @@ def redis_errors() -> Iterator[None]:
     except OrderError:
         raise
     except UNAVAILABLE as exc:
-        raise OrderError(
+        raise unavailable(exc) from exc
+
+
+def unavailable(exc: BaseException) -> BaseException:
+    """``exc`` as ``redis_errors`` raises it: "Redis is not there" becomes
+    ``OrderError(redis_unavailable)``, anything else stays itself (for callbacks that hold the
+    exception rather than catch it)."""
+    if isinstance(exc, UNAVAILABLE) and not isinstance(exc, OrderError):
+        return OrderError(
             ErrorCode.redis_unavailable, f"Redis is unavailable: {exc.__class__.__name__}"
-        ) from exc
+        )
+    return exc
 
 
 def _bulk(a: Any) -> bytes:
@@ -254,6 +263,14 @@ class Batcher:
         self, script: Script, keys: Sequence[str], args: Sequence[Any]
     ) -> tuple[Any, int]:
         """The script's result and how many replicas acknowledged (0 when not waiting)."""
+        result: tuple[Any, int] = await self.call_soon(script, keys, args)
+        return result
+
+    def call_soon(
+        self, script: Script, keys: Sequence[Any], args: Sequence[Any]
+    ) -> asyncio.Future[Any]:
+        """``call`` without a coroutine: a future of ``(result, acked)``, for callers that
+        continue in a done-callback (the HTTP fast path: no task per request)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._queue.append((script, keys, args, fut))
@@ -262,8 +279,7 @@ class Batcher:
         elif not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
-        result: tuple[Any, int] = await fut
-        return result
+        return fut
 
     def _flush(self) -> None:
         self._scheduled = False

@@ -180,12 +180,34 @@ class TokenVerifier:
 
     async def verify(self, token: str, now: float | None = None) -> Principal:
         now = time.time() if now is None else now
+        principal = self.verify_now(token, now)
+        if principal is not None:
+            return principal
+        assert self.jwks is not None  # verify_now waits only for a JWKS key
+        key = await self.jwks.key_for(self._kid(token))
+        if key is None:
+            raise AuthError("token signed with an unknown key")
+        return self._accept(token, key, now)
+
+    def verify_now(self, token: str, now: float | None = None) -> Principal | None:
+        """``verify`` without waiting: the caller, or None when the token's key must first be
+        fetched from the JWKS URL (then ``await verify``). Raises ``AuthError`` as it does."""
+        now = time.time() if now is None else now
         cached = self._cache.get(token)
         if cached is not None:
             principal, exp = cached
             if now < exp + self.settings.leeway_seconds:
                 return principal
             del self._cache[token]
+        kid = self._kid(token)
+        if self.settings.algorithm == "HS256":
+            return self._accept(token, self.settings.secret, now)
+        assert self.jwks is not None
+        key = self.jwks.keys.get(kid)
+        return None if key is None else self._accept(token, key, now)
+
+    def _kid(self, token: str) -> str:
+        """The token's key id, after checking its header names the configured algorithm."""
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -193,14 +215,9 @@ class TokenVerifier:
         alg = header.get("alg")
         if alg != self.settings.algorithm:
             raise AuthError(f"token algorithm {alg!r} is not accepted")
-        key: Any
-        if self.settings.algorithm == "HS256":
-            key = self.settings.secret
-        else:
-            assert self.jwks is not None
-            key = await self.jwks.key_for(str(header.get("kid", "")))
-            if key is None:
-                raise AuthError("token signed with an unknown key")
+        return str(header.get("kid", ""))
+
+    def _accept(self, token: str, key: Any, now: float) -> Principal:
         claims = self.decode(token, key, now)
         principal = principal_from_claims(claims)
         if len(self._cache) >= self._cache_max:

@@ -45,9 +45,14 @@ class ApiError(Exception):
 async def principal_for(ctx: ApiContext, authorization: str | None, scope: str) -> Principal:
     """The caller of a request with this Authorization header, holding ``scope``."""
     principal = await ctx.verifier.verify(bearer_token(authorization))
+    check_scope(principal, scope)
+    return principal
+
+
+def check_scope(principal: Principal, scope: str) -> None:
+    """403 when the token lacks ``scope``."""
     if not principal.has_scope(scope):
         raise ApiError(errors.INSUFFICIENT_SCOPE, f"this call needs the '{scope}' scope")
-    return principal
 
 
 def check_body_headers(content_length: str | None, content_type: str | None) -> None:

@@ -15,17 +15,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from gateway.errors import OrderError
+from gateway.model import NewOrderRequest
+from gateway.orders import SubmitOutcome
 
 from . import errors, parsing
-from .auth import AuthError
+from .auth import AuthError, Principal, bearer_token
 from .context import (
     ApiContext,
     ApiError,
     check_account,
     check_body_headers,
+    check_scope,
     principal_for,
     too_large,
 )
@@ -60,59 +64,122 @@ async def _read_body(receive: Any, declared: str | None) -> bytes:
             return b"".join(chunks)
 
 
-async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -> None:
-    started = time.perf_counter()
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]  # status, headers, body
+
+
+def request_headers(headers: Any) -> tuple[str | None, str | None, str | None]:
+    """Authorization, content-type and content-length of a request's (lower-case) headers."""
     authorization = content_type = content_length = None
-    for name, value in scope["headers"]:
+    for name, value in headers:
         if name == b"authorization":
             authorization = value.decode("latin-1")
         elif name == b"content-type":
             content_type = value.decode("latin-1")
         elif name == b"content-length":
             content_length = value.decode("latin-1")
-    response = None
-    answer: bytes | None = None
-    status = 500
-    try:
-        principal = await principal_for(ctx, authorization, "trade")
+    return authorization, content_type, content_length
+
+
+def caller_now(
+    ctx: ApiContext, authorization: str | None, content_type: str | None, content_length: str | None
+) -> Principal | None:
+    """The header checks of a submit, before its body is read: the caller (token with the
+    ``trade`` scope), 413 for a declared length over the limit, 415. None when the token's
+    key must first be fetched (then ``await caller``)."""
+    principal = ctx.verifier.verify_now(bearer_token(authorization))
+    if principal is not None:
+        check_scope(principal, "trade")
         check_body_headers(content_length, content_type)
-        doc = parsing.parse_json_object(await _read_body(receive, content_length))
-        request = parsing.parse_new_order(doc)
-        check_account(principal, request.account)
-        outcome = await ctx.gateway.submit(request, process=ctx.process)
-        ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
-        answer = order_body(outcome.order)
-        status = 202 if outcome.created else 200
-    except OrderError as exc:
+    return principal
+
+
+async def caller(
+    ctx: ApiContext, authorization: str | None, content_type: str | None, content_length: str | None
+) -> Principal:
+    """``caller_now``, waiting for a JWKS key when it must."""
+    principal = await principal_for(ctx, authorization, "trade")
+    check_body_headers(content_length, content_type)
+    return principal
+
+
+def order_request(principal: Principal, body: bytes) -> NewOrderRequest:
+    """The body as an order request of an account the caller may trade (422, 403)."""
+    request = parsing.parse_new_order(parsing.parse_json_object(body))
+    check_account(principal, request.account)
+    return request
+
+
+def accepted(ctx: ApiContext, outcome: SubmitOutcome) -> Answer:
+    """202 with the new order, or 200 with the one an earlier submit of the same body made."""
+    ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
+    body = order_body(outcome.order)
+    return (202 if outcome.created else 200), _JSON_HEADERS + [_length(body)], body
+
+
+def refused(ctx: ApiContext, exc: BaseException) -> Answer:
+    """The error answer for anything a submit raised (500, logged, for the unexpected)."""
+    if isinstance(exc, OrderError):
         ctx.metrics.order_outcome(exc.code.value)
         response = errors.error_response(
             exc.code.value, exc.message, exc.field, retry_after=exc.retry_after
         )
-    except AuthError as exc:
+    elif isinstance(exc, AuthError):
         response = errors.error_response(errors.UNAUTHORIZED, str(exc))
-    except ApiError as exc:
+    elif isinstance(exc, ApiError):
         response = errors.error_response(exc.code, exc.message, exc.field, status=exc.status)
-    except Exception:
-        log.exception("unhandled error on POST %s", PATH)
+    else:
+        log.error("unhandled error on POST %s", PATH, exc_info=exc)
         response = errors.error_response(errors.INTERNAL, "internal error")
+    return response.status_code, response.raw_headers, bytes(response.body)
+
+
+async def outcome_answer(ctx: ApiContext, pending: Awaitable[SubmitOutcome]) -> Answer:
+    """The answer once ``pending`` (the rest of a submit) is done."""
+    try:
+        return accepted(ctx, await pending)
+    except Exception as exc:
+        return refused(ctx, exc)
+
+
+async def decide(
+    ctx: ApiContext,
+    authorization: str | None,
+    content_type: str | None,
+    content_length: str | None,
+    read_body: Callable[[], Awaitable[bytes]],
+) -> Answer:
+    """One whole submit with every wait allowed: what the ASGI handler runs, and the HTTP
+    fast path when a token's key must be fetched first. ``read_body`` is awaited only once
+    the headers passed."""
+    try:
+        principal = await caller(ctx, authorization, content_type, content_length)
+        request = order_request(principal, await read_body())
+    except Exception as exc:
+        return refused(ctx, exc)
+    return await outcome_answer(ctx, ctx.gateway.submit(request, process=ctx.process))
+
+
+def _length(body: bytes) -> tuple[bytes, bytes]:
+    return (b"content-length", b"%d" % len(body))
+
+
+async def submit_order(ctx: ApiContext, scope: Scope, receive: Any, send: Any) -> None:
+    started = time.perf_counter()
+    authorization, content_type, content_length = request_headers(scope["headers"])
+
+    async def read_body() -> bytes:
+        return await _read_body(receive, content_length)
+
+    status, headers, body = await decide(
+        ctx, authorization, content_type, content_length, read_body
+    )
     # Sending is apart from deciding: once the first send was attempted the response may have
     # started, and a second answer on a started response is a protocol error. A send that raises
     # means the client left (or the connection broke): the answer is dropped and counted; the
     # order, if accepted, stands, and a retry with the same client_order_id answers 200.
     try:
-        if response is not None:
-            status = response.status_code
-            await response(scope, receive, send)
-        else:
-            assert answer is not None
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": status,
-                    "headers": [*_JSON_HEADERS, (b"content-length", b"%d" % len(answer))],
-                }
-            )
-            await send({"type": "http.response.body", "body": answer})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
     except Exception as exc:  # noqa: BLE001 - any failure of the transport: drop, never resend
         ctx.metrics.response_dropped("submit")
         log.info("answer to POST %s dropped (%d): %r", PATH, status, exc)
