@@ -14,7 +14,7 @@ from gateway.config import ConfigError
 
 from . import server
 from .auth import check_production_safety
-from .http import OneWriteHttpToolsProtocol
+from .fastpath import FastHttpToolsProtocol
 from .settings import load_settings
 
 
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http=OneWriteHttpToolsProtocol,  # httptools, one write per answer (see http.py)
+        http=FastHttpToolsProtocol,  # httptools with the submit fast path (see fastpath.py)
         log_level=args.log_level,
         access_log=args.access_log,
         timeout_graceful_shutdown=5,
