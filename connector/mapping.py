@@ -98,7 +98,21 @@ def cl_ord_id_for(cmd: Command, entry_id: str) -> str:
     return derived_cl_ord_id(cmd.order_id, cmd.kind, entry_id)
 
 
+_PRICES: dict[str, bytes] = {}  # price text -> wire bytes: few distinct prices, each checked once
+
+
 def _price(text: str | None) -> bytes:
+    if text is not None:
+        cached = _PRICES.get(text)
+        if cached is not None:
+            return cached
+    out = _checked_price(text)
+    if len(_PRICES) < 4096:
+        _PRICES[text] = out  # type: ignore[index]
+    return out
+
+
+def _checked_price(text: str | None) -> bytes:
     if text is None or text == "":
         raise MappingError("a limit order needs a price")
     try:

@@ -42,7 +42,7 @@ from gateway.codec import FIELD, CodecError, Command, decode_command
 from gateway.ids import partition_of_order_id
 from gateway.model import OrderStatus, utc_iso
 from gateway.reports import ApplyResult, ExecReport, ReportApplier
-from gateway.scripts import UNAVAILABLE
+from gateway.scripts import UNAVAILABLE, pipeline
 from gateway.states import OrderEvent
 
 log = logging.getLogger("ordergate.connector")
@@ -283,13 +283,21 @@ class Connector(Application):
         Redis; on Redis Cluster (streams in different slots) one non-blocking XREADGROUP per
         partition, pipelined, with a short pause when all are empty."""
         if not self._cluster:
-            resp = await self.redis.xreadgroup(
-                self.cfg.group,
-                consumer,
-                dict.fromkeys(self.streams, ">"),
-                count=self.cfg.batch,
-                block=100,
-            )
+            # packed and parsed by hand: redis-py's per-entry dict building cost more than
+            # the read itself
+            (resp,) = await pipeline(
+                self.redis,
+                [
+                    [
+                        "XREADGROUP", "GROUP", self.cfg.group, consumer, "COUNT", self.cfg.batch,
+                        "BLOCK", 100, "STREAMS", *self.streams, *[">"] * len(self.streams),
+                    ]
+                ],
+            )  # fmt: skip
+            if isinstance(resp, Exception):
+                raise resp
+            if isinstance(resp, dict):  # RESP3
+                return list(resp.items())
             return list(resp or [])
         pipe = self.redis.pipeline(transaction=False)
         for s in self.streams:
@@ -328,7 +336,7 @@ class Connector(Application):
         trail: list[tuple[str, dict[str, Any]]] = []
         items: list[_Item] = []
         for stream, eid, fields in batch:
-            raw = (fields or {}).get(FIELD.encode()) if fields else None
+            raw = _command_bytes(fields)
             try:
                 if raw is None:
                     raise CodecError("entry without a command")
@@ -346,15 +354,19 @@ class Connector(Application):
             return
 
         # one round trip: sent records, halts, current ClOrdIDs of cancel / replace targets
-        pipe = self.redis.pipeline(transaction=False)
-        pipe.hmget(keys.fix_sent(self.session_id), [it.cl_ord_id for it in items])
+        cmds: list[list[Any]] = [
+            ["HMGET", keys.fix_sent(self.session_id), *[it.cl_ord_id for it in items]]
+        ]
         parts = sorted({it.p for it in items if it.cmd.kind == "new"})
         for p in parts:
-            pipe.hmget(keys.halt(p), self._halt_fields)
+            cmds.append(["HMGET", keys.halt(p), *self._halt_fields])
         amend = [it for it in items if it.cmd.kind != "new"]
         for it in amend:
-            pipe.hget(keys.order(it.p, it.cmd.order_id), "clordid")
-        res = await pipe.execute()
+            cmds.append(["HGET", keys.order(it.p, it.cmd.order_id), "clordid"])
+        res = await pipeline(self.redis, cmds)
+        for r in res:
+            if isinstance(r, Exception):
+                raise r
         sent_seqs = res[0]
         halted = {
             p: any(v is not None for v in r)
@@ -465,23 +477,25 @@ class Connector(Application):
                 )
             )
         parts = {self.partition_of_stream[s] for s in to_ack} | set(steps)
-        pipe = self.redis.pipeline(transaction=False)
+        cmds: list[list[Any]] = []
         for p in sorted(parts):
             stream = keys.cmd_stream(p, self.cfg.venue)
             ids = to_ack.get(stream, [])
             rows = steps.get(p, [])
-            pipe.execute_command(  # EVALSHA through execute_command: allowed in cluster pipelines
-                "EVALSHA",
-                self._sent_and_ack.sha,
-                1 + len(rows),
-                stream,
-                *[k for k, _ in rows],
-                self.cfg.group,
-                len(ids),
-                *ids,
-                *[v for _, v in rows],
+            cmds.append(
+                [
+                    "EVALSHA",
+                    self._sent_and_ack.sha,
+                    1 + len(rows),
+                    stream,
+                    *[k for k, _ in rows],
+                    self.cfg.group,
+                    len(ids),
+                    *ids,
+                    *[v for _, v in rows],
+                ]
             )
-        res = await pipe.execute(raise_on_error=False)
+        res = await pipeline(self.redis, cmds)
         for r in res:
             if isinstance(r, Exception) and not isinstance(r, rexc.NoScriptError):
                 raise r
@@ -835,6 +849,23 @@ class Connector(Application):
         else:
             detail["result"] = f"unknown action {action!r}"
             await self._audit("admin_refused", detail)
+
+
+_FIELD = FIELD.encode()
+
+
+def _command_bytes(fields: Any) -> bytes | None:
+    """The packed command of a stream entry: its fields as a dict (redis-py) or as the flat
+    ``[name, value, ...]`` list of a raw reply."""
+    if not fields:
+        return None
+    if isinstance(fields, dict):
+        v = fields.get(_FIELD)
+        return None if v is None else bytes(v)
+    for i in range(0, len(fields) - 1, 2):
+        if fields[i] == _FIELD:
+            return bytes(fields[i + 1])
+    return None
 
 
 def _needs_redis(what: mapping.Inbound) -> bool:

@@ -71,6 +71,7 @@ class FileMessageLog:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.buffer_size = buffer_size
         self._files: dict[str, BinaryIO] = {}
+        self._last: tuple[float, bytes] = (-1.0, b"")  # the session stamps a batch with one ts
 
     def path_for(self, session_id: str) -> Path:
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", session_id)
@@ -81,7 +82,11 @@ class FileMessageLog:
         if f is None:
             f = open(self.path_for(session_id), "ab", buffering=self.buffer_size)  # noqa: SIM115
             self._files[session_id] = f
-        f.write(_stamp(ts) + b" " + direction.encode() + b" " + redact_secrets(raw) + b"\n")
+        last_ts, stamp = self._last
+        if ts != last_ts:
+            stamp = _stamp(ts)
+            self._last = (ts, stamp)
+        f.write(b"%b %b %b\n" % (stamp, direction.encode(), redact_secrets(raw)))
 
     def flush(self) -> None:
         for f in self._files.values():

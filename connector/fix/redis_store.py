@@ -18,17 +18,20 @@ never sends an order twice. ``fix_sent`` survives sequence resets.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from connector.fix.store import FencedError, StoreState
 from gateway import keys
+from gateway.scripts import pipeline
 
 _SAVE_LUA = (Path(__file__).parent / "lua" / "store_save.lua").read_text()
+_SAVE_SHA = hashlib.sha1(_SAVE_LUA.encode()).hexdigest()
 _HMGET_CHUNK = 1000
 
 
@@ -52,7 +55,7 @@ class RedisStore:
         self._keys = [self.state_key, self.out_key, self.fence_key]
         if sent_id is not None:
             self._keys.append(self.sent_key)
-        self._save = client.register_script(_SAVE_LUA)
+        self._save_sha = _SAVE_SHA
         self.round_trips = 0
 
     async def load(self) -> StoreState:
@@ -75,7 +78,11 @@ class RedisStore:
         next_target: int,
         messages: Sequence[tuple[int, bytes]] = (),
         reset: bool = False,
+        *,
+        sent_ids: Sequence[str | None] | None = None,
     ) -> None:
+        """The fenced write-ahead, one round trip. ``sent_ids``: ``sent_id`` of each message,
+        when the caller already has them (else computed here)."""
         args: list[bytes | str | int] = [
             "" if self.fence_token is None else str(self.fence_token),
             next_sender,
@@ -85,16 +92,28 @@ class RedisStore:
             len(messages),
         ]
         sent: list[str | int] = []
-        sent_id = self.sent_id
+        if sent_ids is None and self.sent_id is not None:
+            sent_ids = [self.sent_id(raw) for _, raw in messages]
         for seq, raw in messages:
             args.append(seq)
             args.append(raw)
-            if sent_id is not None and (ident := sent_id(raw)) is not None:
-                sent.append(ident)
-                sent.append(seq)
+        if sent_ids is not None and self.sent_id is not None:
+            for (seq, _), ident in zip(messages, sent_ids, strict=True):
+                if ident is not None:
+                    sent.append(ident)
+                    sent.append(seq)
         args += sent
         try:
-            await self._save(keys=self._keys, args=args)
+            # packed by gateway.scripts (redis-py's per-argument packer cost more than the rest)
+            (res,) = await pipeline(
+                self.client, [["EVALSHA", self._save_sha, len(self._keys), *self._keys, *args]]
+            )
+            if isinstance(res, NoScriptError):  # Redis restarted or failed over
+                (res,) = await pipeline(
+                    self.client, [["EVAL", _SAVE_LUA, len(self._keys), *self._keys, *args]]
+                )
+            if isinstance(res, Exception):
+                raise res
         except ResponseError as exc:
             if "FENCED" in str(exc):
                 raise FencedError(str(exc)) from None
