@@ -8,9 +8,13 @@ and its latency is measured from when it was DUE, so a stalled server is charged
 20 accounts (the development risk limits never throttle it).
 
 Reported per rate: offered and accepted orders/s (202 answers per second of the run), errors,
-and accept latency p50 / p99 / p99.9 in milliseconds.
+accept latency p50 / p99 / p99.9 in milliseconds, and what bounds the result: the API's CPU
+microseconds per accepted order (user + system of its process), Redis's (its process, and
+EVALSHA's own usec per call from INFO commandstats), the generator's, and the idle share of
+CPU 0 during the run (idle CPU 0 at saturation: the API is waiting, not working).
 
     .venv/bin/python -m bench.api [--rates 1000,2000,4000,6000,8000] [--seconds 3] [--aof]
+        [--connections 512] [--out bench/results/api.json]
 """
 
 from __future__ import annotations
@@ -42,7 +46,9 @@ from stateless_api.auth import mint_token  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ACCOUNTS = [f"B{i:02d}" for i in range(20)]
-CONNECTIONS = 128
+# enough connections that the bench measures the server, not how many requests 128 pipelines
+# keep in flight (a fleet of app clients holds many connections)
+CONNECTIONS = 512
 
 
 class _Conn(asyncio.Protocol):
@@ -215,6 +221,21 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_idle(cpu: int) -> tuple[int, int]:
+    """(idle + iowait, total) jiffies of one CPU so far (Linux /proc/stat)."""
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith(f"cpu{cpu} "):
+            ticks = [int(x) for x in line.split()[1:]]
+            return ticks[3] + ticks[4], sum(ticks)
+    return 0, 0
+
+
+def _evalsha(r: redis.Redis) -> tuple[int, int]:
+    """(calls, usec) of EVALSHA so far (INFO commandstats)."""
+    stats = r.info("commandstats").get("cmdstat_evalsha", {})
+    return int(stats.get("calls", 0)), int(stats.get("usec", 0))
+
+
 def _pin(pid: int, cpu: int) -> None:
     subprocess.run(["taskset", "-p", "-c", str(cpu), str(pid)], capture_output=True, check=False)
 
@@ -224,7 +245,11 @@ def main() -> None:
     ap.add_argument("--rates", default="1000,2000,4000,6000,8000")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--aof", action="store_true", help="Redis with AOF appendfsync always")
+    ap.add_argument("--connections", type=int, default=512)
+    ap.add_argument("--out", default=str(RESULTS / "api.json"), help="where the JSON goes")
     args = ap.parse_args()
+    global CONNECTIONS  # noqa: PLW0603 - one run, one setting
+    CONNECTIONS = args.connections
     rates = [int(r) for r in args.rates.split(",")]
     two_cores = (os.cpu_count() or 1) >= 2
 
@@ -244,16 +269,29 @@ def main() -> None:
         assert api.proc is not None
         for rate in rates:
             r.flushall()
+            r.config_resetstat()
             cpu0 = _cpu_seconds(api.proc.pid)
+            redis0 = _cpu_seconds(server.proc.pid) if server.proc is not None else 0.0
+            gen0 = time.process_time()
+            idle0 = _cpu_idle(0)
             row = asyncio.run(_run_rate(api.port, token, rate, args.seconds, f"r{rate}"))
+            idle1 = _cpu_idle(0)
+            gen = time.process_time() - gen0
+            redis_cpu = (_cpu_seconds(server.proc.pid) if server.proc is not None else 0) - redis0
             cpu = _cpu_seconds(api.proc.pid) - cpu0
+            calls, usec = _evalsha(r)
+            n = row["accepted"]
             # CPU the API process spent per accepted order: its capacity on a core of its own,
             # whatever else the shared machine was doing meanwhile
             row["api_cpu_s"] = round(cpu, 2)
-            row["api_cpu_us_per_order"] = (
-                round(cpu / row["accepted"] * 1e6, 1) if row["accepted"] else None
-            )
-            row["orders_per_api_cpu_s"] = round(row["accepted"] / cpu) if cpu else None
+            row["api_cpu_us_per_order"] = round(cpu / n * 1e6, 1) if n else None
+            row["orders_per_api_cpu_s"] = round(n / cpu) if cpu else None
+            # what else bounds the result: Redis and this generator share CPU 1
+            row["redis_cpu_us_per_order"] = round(redis_cpu / n * 1e6, 1) if n else None
+            row["evalsha_usec_per_call"] = round(usec / calls, 1) if calls else None
+            row["generator_cpu_us_per_order"] = round(gen / n * 1e6, 1) if n else None
+            ticks = idle1[1] - idle0[1]
+            row["cpu0_idle_share"] = round((idle1[0] - idle0[0]) / ticks, 3) if ticks else None
             rows.append(row)
         r.flushall()
         core_us = asyncio.run(_core_us_per_order(server.url))
@@ -293,14 +331,16 @@ def main() -> None:
         "core_note": "parse + validate + OrderGateway.submit + answer JSON, no HTTP, in-process",
         "api_gc_collections_by_generation": gc_counts,
     }
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "api.json").write_text(json.dumps(result, indent=2) + "\n")
+    out = Path(args.out)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"API submit, open loop ({result['setup']['redis']}; load avg {load[0]:.2f})")
     print(f"API garbage collections during the whole run, by generation: {gc_counts}")
     print(f"without HTTP (parse + validate + submit + answer JSON): {core_us:.1f} us CPU per order")
     print(
         f"{'offered/s':>10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
-        f"{'orders/API-CPU-s':>17} {'other':>12}"
+        f"{'orders/API-CPU-s':>17} {'API us':>7} {'Redis us':>9} {'evalsha us':>11} "
+        f"{'gen us':>7} {'CPU0 idle':>10} {'other':>12}"
     )
     for row in rows:
         other = ",".join(f"{k}:{v}" for k, v in row["other_statuses"].items()) or "-"
@@ -308,7 +348,10 @@ def main() -> None:
             other += f" unanswered:{row['unanswered']}"
         print(
             f"{row['offered_per_s']:>10} {row['accepted_per_s']:>11} {row['p50_ms']:>8} "
-            f"{row['p99_ms']:>8} {row['p999_ms']:>9} {row['orders_per_api_cpu_s']!s:>17} {other:>12}"
+            f"{row['p99_ms']:>8} {row['p999_ms']:>9} {row['orders_per_api_cpu_s']!s:>17} "
+            f"{row['api_cpu_us_per_order']!s:>7} {row['redis_cpu_us_per_order']!s:>9} "
+            f"{row['evalsha_usec_per_call']!s:>11} {row['generator_cpu_us_per_order']!s:>7} "
+            f"{row['cpu0_idle_share']!s:>10} {other:>12}"
         )
 
 
