@@ -8,8 +8,9 @@ The price is chosen as follows. JPX, *Guide to TSE Trading Methodology*, Q12 ("H
 prices determined? Conditions for the Itayose method"), and JPX's learning page 売買のルール(応用編)
 (https://www.jpx.co.jp/learning/basics/equities/04.html): at the price, (1) every market order is
 executed, (2) every buy limit above and every sell limit below the price is executed, and (3) at
-the price itself the whole quantity of one side is executed. The price that satisfies these is the
-one that executes the most volume. No TSE (cash equities) text found so far says how to choose
+the price itself the whole quantity of one side is executed. Among the prices that satisfy these,
+the one that executes the most volume is chosen; a price that executes more but breaks a condition
+is not. No TSE (cash equities) text found so far says how to choose
 between several prices that all satisfy (1)-(3); the tie-breaks here are JPX's published rules for its
 *derivatives* market (JPX, *Trading Methods*, conditions 2-5,
 https://www.jpx.co.jp/english/derivatives/rules/trading-methods/; the same text in Japanese on TOCOM's 板寄せの新ルール), applied to equities:
@@ -91,10 +92,26 @@ def determine_price(
         running += ask_at.get(candidates[i], 0)
         sell_cum[i] = running
 
-    best_volume = max(min(b, s) for b, s in zip(buy_cum, sell_cum, strict=True))
-    if best_volume <= 0:
+    volume = [min(b, s) for b, s in zip(buy_cum, sell_cum, strict=True)]
+    if max(volume) <= 0:
         return None
-    tied = [i for i in range(n) if min(buy_cum[i], sell_cum[i]) == best_volume]
+    # conditions (1)-(3) come first: only when no price meets them (where TSE would show a
+    # special quote) does the simulator fall back to every price
+    meets = [
+        i
+        for i in range(n)
+        if volume[i] > 0
+        and _meets_conditions(
+            volume[i],
+            buy_cum[i] - bid_at.get(candidates[i], 0),
+            sell_cum[i] - ask_at.get(candidates[i], 0),
+            market_buy,
+            market_sell,
+        )
+    ]
+    pool = meets or list(range(n))
+    best_volume = max(volume[i] for i in pool)
+    tied = [i for i in pool if volume[i] == best_volume]
     if len(tied) > 1:
         least = min(abs(buy_cum[i] - sell_cum[i]) for i in tied)
         tied = [i for i in tied if abs(buy_cum[i] - sell_cum[i]) == least]
@@ -108,3 +125,18 @@ def determine_price(
             tied = [min(tied, key=lambda i: (abs(candidates[i] - anchor), -candidates[i]))]
     i = tied[0]
     return AuctionResult(candidates[i], best_volume, buy_cum[i], sell_cum[i])
+
+
+def _meets_conditions(
+    volume: int, buy_above: int, sell_below: int, market_buy: int, market_sell: int
+) -> bool:
+    """JPX's conditions at one price executing ``volume``: (1) every market order, (2) every buy
+    above and every sell below the price (``buy_above``/``sell_below`` include the market orders)
+    execute. (3), one side at the price in full, holds by construction: ``volume`` is the smaller
+    cumulative side."""
+    return (
+        market_buy <= volume
+        and market_sell <= volume
+        and buy_above <= volume
+        and sell_below <= volume
+    )

@@ -32,7 +32,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal as D
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from support.exchange import at, order, reports, trades
 
@@ -216,6 +216,9 @@ _side = st.lists(st.tuples(_price, _qty), max_size=8)
     msell=st.sampled_from([0, 100, 500]),
     ref=_price,
 )
+# found by this property in CI (2026-11-28): all three prices execute 100, and the reference
+# price 495 is nearest, but at 495 the buys above it (200) are not all executed
+@example(bids=[(496, 100), (497, 100)], asks=[(495, 100), (497, 100)], mbuy=0, msell=0, ref=495)
 def test_every_itayose_price_meets_the_three_published_conditions_when_they_can_be_met(
     bids, asks, mbuy, msell, ref
 ):
@@ -236,6 +239,14 @@ def test_every_itayose_price_meets_the_three_published_conditions_when_they_can_
         result,
         feasible,
     )
+
+
+def test_a_price_that_breaks_condition_2_is_not_chosen_even_when_nearest_the_reference():
+    bids, asks = _p([("496", 100), ("497", 100)]), _p([("495", 100), ("497", 100)])
+    r = determine_price(bids, asks, 0, 0, D("495"))
+    assert r is not None and r.volume == 100
+    assert r.price == D("496")  # 495 leaves a buy above it unexecuted; 496 is nearest of the rest
+    assert all(_conditions(bids, asks, 0, 0, r.price, r.volume))
 
 
 def _volume(bids, asks, mbuy, msell, price):
