@@ -92,8 +92,9 @@ class ConnectorConfig:
     def streams(self) -> list[str]:
         return [keys.cmd_stream(p, self.venue) for p in range(self.partitions)]
 
-    def session_window(self) -> tuple[str, str, list[str]] | None:
-        """(StartTime, EndTime, weekdays) in Asia/Tokyo, or None for around the clock."""
+    def session_window(self) -> tuple[str, str, list[str], list[str]] | None:
+        """(StartTime, EndTime, weekdays, holidays) in Asia/Tokyo, or None for around the
+        clock. An explicit HH:MM-HH:MM window keeps the venue's holidays when it knows them."""
         if self.hours == "always":
             return None
         if self.hours == "venue":
@@ -103,7 +104,12 @@ class ConnectorConfig:
             raise ConfigError(
                 f"connector.hours: {self.hours!r} is not always, venue or HH:MM-HH:MM"
             )
-        return _hms(start, "connector.hours"), _hms(end, "connector.hours"), list(WEEKDAY_NAMES[:5])
+        return (
+            _hms(start, "connector.hours"),
+            _hms(end, "connector.hours"),
+            list(WEEKDAY_NAMES[:5]),
+            venue_holidays(self.venue),
+        )
 
     def session_settings(self) -> SessionSettings:
         raw: dict[str, Any] = {
@@ -119,8 +125,9 @@ class ConnectorConfig:
         }
         window = self.session_window()
         if window is not None:
-            raw["StartTime"], raw["EndTime"], days = window
+            raw["StartTime"], raw["EndTime"], days, holidays = window
             raw["Weekdays"] = ",".join(days)
+            raw["Holidays"] = ",".join(holidays)
         if self.username:
             raw["Username"] = self.username
         if self.password:
@@ -147,15 +154,34 @@ def _hms(text: str, where: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}"
 
 
-def venue_window(venue: str) -> tuple[str, str, list[str]]:
-    """The venue's trading window (first session start to last session end) on business days."""
+def _venue_data(venue: str) -> dict[str, Any]:
     data = json.loads(VENUES_FILE.read_text())
-    v = data["venues"].get(venue)
+    v: dict[str, Any] | None = data["venues"].get(venue)
     if v is None:
         raise ConfigError(f"connector.venue: unknown venue {venue!r}")
+    return v
+
+
+def venue_window(venue: str) -> tuple[str, str, list[str], list[str]]:
+    """The venue's trading window (first session start to last session end) on business days,
+    and its holidays (no logon on those days)."""
+    v = _venue_data(venue)
     sessions = v["sessions"]
     days = [WEEKDAY_NAMES[d] for d in v.get("business_days", range(5))]
-    return _hms(sessions[0]["start"], "venue"), _hms(sessions[-1]["end"], "venue"), days
+    return (
+        _hms(sessions[0]["start"], "venue"),
+        _hms(sessions[-1]["end"], "venue"),
+        days,
+        venue_holidays(venue),
+    )
+
+
+def venue_holidays(venue: str) -> list[str]:
+    """The venue's holidays from ``gateway/data/venues.json`` (none for an unknown venue)."""
+    try:
+        return [str(d) for d in _venue_data(venue).get("holidays", [])]
+    except ConfigError:
+        return []
 
 
 def resolve_secret(ref: str, env: dict[str, str] | os._Environ[str] | None = None) -> str:

@@ -1,4 +1,5 @@
-"""Session window: start/end time of day in a time zone (Asia/Tokyo by default), on weekdays.
+"""Session window: start/end time of day in a time zone (Asia/Tokyo by default), on weekdays
+that are not holidays.
 
 A window may cross midnight (a PTS night session, 16:30-06:00); the weekday is the day the
 window opens. ``period_start(now)`` is when the current window opened: a session whose store was
@@ -8,7 +9,7 @@ created before it is due its daily sequence reset (ResetOnSessionStart).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ class SessionSchedule:
     end: dtime | None = None
     tz: ZoneInfo = ZoneInfo("Asia/Tokyo")
     weekdays: frozenset[int] = frozenset(range(7))  # Monday = 0
+    holidays: frozenset[date] = frozenset()  # no window opens on these days
 
     @classmethod
     def from_settings(cls, s: SessionSettings) -> SessionSchedule:
@@ -37,6 +39,7 @@ class SessionSchedule:
             _hms(s.EndTime) if s.EndTime else None,
             ZoneInfo(s.TimeZone),
             days,
+            frozenset(date.fromisoformat(d) for d in s.Holidays),
         )
 
     @property
@@ -50,15 +53,19 @@ class SessionSchedule:
         local = datetime.fromtimestamp(now, self.tz)
         t = local.time().replace(microsecond=0)
         if self.start <= self.end:
-            if self.start <= t < self.end and local.weekday() in self.weekdays:
+            if self.start <= t < self.end and self._opens_on(local.date()):
                 return self._at(local.date(), self.start)
             return None
-        if t >= self.start and local.weekday() in self.weekdays:
+        if t >= self.start and self._opens_on(local.date()):
             return self._at(local.date(), self.start)
         prev = local - timedelta(days=1)
-        if t < self.end and prev.weekday() in self.weekdays:
+        if t < self.end and self._opens_on(prev.date()):
             return self._at(prev.date(), self.start)
         return None
+
+    def _opens_on(self, day: date) -> bool:
+        """A window opens on ``day``: one of the weekdays and not a holiday."""
+        return day.weekday() in self.weekdays and day not in self.holidays
 
     def _at(self, day: object, at: dtime) -> float:
         return datetime.combine(day, at, tzinfo=self.tz).timestamp()  # type: ignore[arg-type]

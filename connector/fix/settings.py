@@ -84,6 +84,8 @@ class SessionSettings:
     EndTime: str | None = None
     TimeZone: str = "Asia/Tokyo"
     Weekdays: tuple[str, ...] = ()  # empty = every day
+    # ours: dates (YYYY-MM-DD in TimeZone) on which no window opens (exchange holidays)
+    Holidays: tuple[str, ...] = ()
     PersistMessages: bool = True
     FileLogPath: str | None = None
     SocketUseSSL: bool = False
@@ -168,6 +170,9 @@ class SessionSettings:
         for d in self.Weekdays:
             if d not in WEEKDAYS:
                 problems.append(f"Weekdays: {d!r} is not one of {','.join(WEEKDAYS)}")
+        for d in self.Holidays:
+            if not _is_iso_date(d):
+                problems.append(f"Holidays: {d!r} is not a date (YYYY-MM-DD)")
         try:
             from zoneinfo import ZoneInfo
 
@@ -252,3 +257,13 @@ def load_quickfix_cfg(text: str) -> list[SessionSettings]:
     if problems:
         raise SettingsError(problems)
     return result
+
+
+def _is_iso_date(value: str) -> bool:
+    from datetime import date
+
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return len(value) == 10

@@ -3,12 +3,15 @@ reference, session hours."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from connector import config
 from connector.config import ConnectorConfig
+from connector.fix.schedule import SessionSchedule
 from gateway.config import ConfigError
 
 
@@ -84,3 +87,12 @@ def test_config_file_connector_table(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_bad_settings_name_the_setting(table: dict[str, object], where: str) -> None:
     with pytest.raises(ConfigError, match=where):
         config.from_table(ConnectorConfig(), table)
+
+
+def test_venue_hours_skip_the_venues_holidays() -> None:
+    s = ConnectorConfig(hours="venue").session_settings()
+    assert "2027-01-11" in s.Holidays  # Coming of Age Day, from gateway/data/venues.json
+    assert "2026-12-31" in s.Holidays  # the year-end closure
+    at = datetime(2027, 1, 11, 9, tzinfo=ZoneInfo("Asia/Tokyo")).timestamp()
+    assert not SessionSchedule.from_settings(s).in_session(at)
+    assert SessionSchedule.from_settings(s).in_session(at + 86_400)
