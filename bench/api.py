@@ -230,10 +230,20 @@ def _cpu_idle(cpu: int) -> tuple[int, int]:
     return 0, 0
 
 
-def _evalsha(r: redis.Redis) -> tuple[int, int]:
-    """(calls, usec) of EVALSHA so far (INFO commandstats)."""
+def _evalsha(r: redis.Redis) -> tuple[int, int, int]:
+    """(calls, usec) of EVALSHA and Redis's read events so far (INFO commandstats, stats); the
+    API sends each batch of script calls in one write, so calls / reads is about the mean
+    batch size (the generator's connection is not Redis's)."""
     stats = r.info("commandstats").get("cmdstat_evalsha", {})
-    return int(stats.get("calls", 0)), int(stats.get("usec", 0))
+    reads = int(r.info("stats").get("total_reads_processed", 0))
+    return int(stats.get("calls", 0)), int(stats.get("usec", 0)), reads
+
+
+def _cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tck = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tck, int(fields[12]) / tck
 
 
 def _pin(pid: int, cpu: int) -> None:
@@ -270,6 +280,8 @@ def main() -> None:
         for rate in rates:
             r.flushall()
             r.config_resetstat()
+            reads0 = _evalsha(r)[2]
+            split0 = _cpu_split(api.proc.pid)
             cpu0 = _cpu_seconds(api.proc.pid)
             redis0 = _cpu_seconds(server.proc.pid) if server.proc is not None else 0.0
             gen0 = time.process_time()
@@ -279,7 +291,8 @@ def main() -> None:
             gen = time.process_time() - gen0
             redis_cpu = (_cpu_seconds(server.proc.pid) if server.proc is not None else 0) - redis0
             cpu = _cpu_seconds(api.proc.pid) - cpu0
-            calls, usec = _evalsha(r)
+            split1 = _cpu_split(api.proc.pid)
+            calls, usec, reads = _evalsha(r)
             n = row["accepted"]
             # CPU the API process spent per accepted order: its capacity on a core of its own,
             # whatever else the shared machine was doing meanwhile
@@ -289,6 +302,9 @@ def main() -> None:
             # what else bounds the result: Redis and this generator share CPU 1
             row["redis_cpu_us_per_order"] = round(redis_cpu / n * 1e6, 1) if n else None
             row["evalsha_usec_per_call"] = round(usec / calls, 1) if calls else None
+            row["mean_batch"] = round(calls / (reads - reads0), 1) if reads > reads0 else None
+            # the API's system share: loopback send / recv is charged to the sender
+            row["api_system_share"] = round((split1[1] - split0[1]) / cpu, 2) if cpu else None
             row["generator_cpu_us_per_order"] = round(gen / n * 1e6, 1) if n else None
             ticks = idle1[1] - idle0[1]
             row["cpu0_idle_share"] = round((idle1[0] - idle0[0]) / ticks, 3) if ticks else None
@@ -340,7 +356,7 @@ def main() -> None:
     print(
         f"{'offered/s':>10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
         f"{'orders/API-CPU-s':>17} {'API us':>7} {'Redis us':>9} {'evalsha us':>11} "
-        f"{'gen us':>7} {'CPU0 idle':>10} {'other':>12}"
+        f"{'gen us':>7} {'CPU0 idle':>10} {'batch':>6} {'API sys':>8} {'other':>12}"
     )
     for row in rows:
         other = ",".join(f"{k}:{v}" for k, v in row["other_statuses"].items()) or "-"
@@ -351,7 +367,8 @@ def main() -> None:
             f"{row['p99_ms']:>8} {row['p999_ms']:>9} {row['orders_per_api_cpu_s']!s:>17} "
             f"{row['api_cpu_us_per_order']!s:>7} {row['redis_cpu_us_per_order']!s:>9} "
             f"{row['evalsha_usec_per_call']!s:>11} {row['generator_cpu_us_per_order']!s:>7} "
-            f"{row['cpu0_idle_share']!s:>10} {other:>12}"
+            f"{row['cpu0_idle_share']!s:>10} {row['mean_batch']!s:>6} "
+            f"{row['api_system_share']!s:>8} {other:>12}"
         )
 
 
