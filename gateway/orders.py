@@ -167,7 +167,7 @@ class _SubmitPlan:
     stream_json: str  # the command stream's name as a JSON string (the enqueued step)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs a setattr call per field
 class SubmitCall:
     """A validated submit, ready for the script: ``keys`` and ``args`` of submit.lua."""
 
@@ -314,9 +314,9 @@ class OrderGateway:
         notional = math.ceil(v.risk_price * request.quantity)
         at = _utc_iso(now)
         price = price_str(request.price)
-        side = request.side.value
-        otype = request.type.value
-        tif = request.time_in_force.value
+        side = request.side._value_  # the member's value without Enum's property descriptor
+        otype = request.type._value_
+        tif = request.time_in_force._value_
         account = request.account
         cid = request.client_order_id
         qty = request.quantity
@@ -394,8 +394,12 @@ class OrderGateway:
         except MomentRefusal as refusal:
             return await self.refused_now(request, refusal)
         with redis_errors():
-            res, acked = await self.batcher.call(self.scripts.submit, call.keys, call.args)
+            res, acked = await self.send_submit(call)
         return await self.settle_submit(call, self.finish_submit(call, res, acked))
+
+    def send_submit(self, call: SubmitCall) -> asyncio.Future[Any]:
+        """The script call on the batcher: a future of ``(result, acked replicas)``."""
+        return self.batcher.call_soon(self.scripts.submit, call.keys, call.args)
 
     async def refused_now(self, request: NewOrderRequest, refusal: MomentRefusal) -> SubmitOutcome:
         """A rule of the moment refused the body: a retry of an order accepted earlier (e.g.
@@ -420,7 +424,7 @@ class OrderGateway:
                 raise RuntimeError("idempotency key points at a missing order")  # not by us
             call = self.prepare_submit(call.request, process=call.process, now=call.now)
             with redis_errors():
-                res, acked = await self.batcher.call(self.scripts.submit, call.keys, call.args)
+                res, acked = await self.send_submit(call)
             result = self.finish_submit(call, res, acked)
         raise RuntimeError("order id collided three times in a row")  # needs a broken clock
 
