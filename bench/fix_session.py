@@ -37,7 +37,7 @@ from connector.fix.transport import Acceptor, Application, FixSession, Initiator
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
-QF_PEER = ROOT / "tests" / "interop" / "qf_peer.py"
+QF_PEER = ROOT / "tests" / "support" / "qfix_process.py"
 QF_FIX44 = ROOT / ".venv" / "share" / "quickfix" / "FIX44.xml"
 OURS, THEIRS = "OG", "TSE"
 
@@ -279,7 +279,7 @@ def stop_proc(proc: subprocess.Popen[str]) -> None:
 
 
 class QuickFixProc:
-    """``tests/interop/qf_peer.py``: QuickFIX acceptor or initiator, quiet, answering orders."""
+    """``tests/support/qfix_process.py``: QuickFIX acceptor or initiator, quiet, answering orders."""
 
     def __init__(self, role: str, port: int, store: str, workdir: str) -> None:
         sender, target = (THEIRS, OURS) if role == "acceptor" else (OURS, THEIRS)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from support.procs import wait_until
-from support.simulator_proc import SimulatorProcess, logged_on_peer
+from support.simulator_proc import SimulatorProcess, logged_on_peer, quickfix_initiator
 
 from connector.fix.codec import frame, sending_time
 
@@ -131,10 +131,8 @@ def test_day_order_expires_at_the_close_on_a_compressed_clock(tmp_path: Path) ->
 
 
 def test_sigterm_logs_every_session_out_and_exits_0(tmp_path: Path) -> None:
-    from support.qfix_peer import QuickFixPeer
-
     sim = SimulatorProcess(workdir=tmp_path).start()
-    peer = QuickFixPeer(sim.port, tmp_path / "peer")
+    peer = quickfix_initiator(sim, tmp_path / "peer")
     try:
         peer.wait_logon()
         mark = peer.mark()
@@ -144,7 +142,7 @@ def test_sigterm_logs_every_session_out_and_exits_0(tmp_path: Path) -> None:
         )
         assert logout["fields"]["56"] == "ORDERGATE"
     finally:
-        peer.stop()
+        peer.kill()
         sim.stop()
 
 

@@ -1,12 +1,14 @@
 """Our FIX engine (``connector.fix``) as an initiator or acceptor in its own process.
 
-The same stdin/stdout protocol as :mod:`qf_peer`, so a test drives either engine the same way and
-can SIGKILL ours mid-stream and start it again on the same Redis store.
+The same stdin/stdout protocol as QuickFIX's ``tests/support/qfix_process.py`` (driven by
+``support.qfix_peer.OurPeer``), so a test drives either engine the same way and can SIGKILL ours
+mid-stream and start it again on the same Redis store.
 
 stdin (JSON lines): {"op": "orders", "count": N, "prefix": "C"}, {"op": "seq"},
   {"op": "logout"}, {"op": "stop", "force": false}; answers are {"ev": "answer", "id": ...}.
-stdout (JSON lines): started, logon, logout, app_in / app_out ("msg_type", "seq", "possdup", "key"),
-  admin_in / admin_out (every session message, with "fields"), event (the engine's on_event), error.
+stdout (JSON lines): started, logon, logout, app_in / app_out, admin_in / admin_out (every session
+  message), each with "msg_type", "seq", "possdup", "key" and "fields"; event (the engine's
+  on_event), error.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import json
 import sys
 import threading
-import time
+from pathlib import Path
 from typing import Any
 
 import simplefix
@@ -30,25 +32,25 @@ from connector.fix.transport import (
     ssl_context_from_settings,
 )
 
-ADMIN = {b"0", b"1", b"2", b"3", b"4", b"5", b"A"}
-_out_lock = threading.Lock()
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, for support.*
+from support.qfix_protocol import (  # noqa: E402
+    emit,
+    fields_of,
+    message_event,
+    new_order_fields,
+    new_report_fields,
+    peer_arguments,
+)
+
+ADMIN = {"0", "1", "2", "3", "4", "5", "A"}
 
 
-def emit(**event: object) -> None:
-    event["t"] = time.time()
-    line = json.dumps(event)
-    with _out_lock:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-
-def fields_of(raw: bytes) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in raw.split(b"\x01"):
-        tag, sep, value = part.partition(b"=")
-        if sep:
-            out[tag.decode()] = value.decode(errors="replace")
-    return out
+def message(msg_type: str, fields: list[tuple[int, str]]) -> simplefix.FixMessage:
+    m = simplefix.FixMessage()
+    m.append_pair(35, msg_type)
+    for tag, value in fields:
+        m.append_pair(tag, value)
+    return m
 
 
 class EmitLog:
@@ -58,19 +60,12 @@ class EmitLog:
         self.quiet = quiet
 
     def write(self, session_id: str, direction: str, ts: float, raw: bytes) -> None:
-        f = fields_of(raw)
-        msg_type = f.get("35", "")
+        event = message_event(fields_of(raw.decode(errors="replace")))
         side = "in" if direction == "IN" else "out"
-        if msg_type.encode() in ADMIN:
-            emit(ev=f"admin_{side}", msg_type=msg_type, fields=f)
+        if event["msg_type"] in ADMIN:
+            emit(ev=f"admin_{side}", **event)
         elif side == "out" and not self.quiet:
-            emit(
-                ev="app_out",
-                msg_type=msg_type,
-                seq=int(f.get("34", "0") or 0),
-                possdup=f.get("43") == "Y",
-                key=f.get("11") or f.get("17", ""),
-            )
+            emit(ev="app_out", **event)
 
     def close(self) -> None:
         return None
@@ -93,56 +88,12 @@ class App(Application):
 
     def on_message(self, session: FixSession, msg: simplefix.FixMessage) -> Any:
         self.app_in += 1
-        get = msg.get
-        msg_type = (msg.message_type or b"").decode()
+        f = {tag.decode(): value.decode(errors="replace") for tag, value in msg.pairs}
         if not self.args.quiet:
-            emit(
-                ev="app_in",
-                msg_type=msg_type,
-                seq=int(get(34) or 0),
-                possdup=get(43) == b"Y",
-                key=(get(11) or get(17) or b"").decode(),
-            )
-        if msg_type == "D" and self.args.answer:
+            emit(ev="app_in", **message_event(f))
+        if f.get("35") == "D" and self.args.answer:
             self.exec_seq += 1
-            n = self.exec_seq
-            qty = get(38) or b"0"
-            er = simplefix.FixMessage()
-            er.append_pair(35, "8")
-            for tag, value in (
-                (37, f"OO{n}".encode()),
-                (11, get(11) or b"NONE"),
-                (17, f"OE{n}".encode()),
-                (150, b"0"),
-                (39, b"0"),
-                (55, get(55) or b"NONE"),
-                (54, get(54) or b"1"),
-                (38, qty),
-                (151, qty),
-                (14, b"0"),
-                (6, b"0"),
-                (60, time.strftime("%Y%m%d-%H:%M:%S", time.gmtime()).encode()),
-            ):
-                er.append_pair(tag, value)
-            session.send(er)
-
-
-def new_order(cl_ord_id: str) -> simplefix.FixMessage:
-    m = simplefix.FixMessage()
-    m.append_pair(35, "D")
-    for tag, value in (
-        (11, cl_ord_id),
-        (21, "1"),
-        (55, "7203"),
-        (54, "1"),
-        (60, time.strftime("%Y%m%d-%H:%M:%S", time.gmtime()) + ".000"),
-        (38, "100"),
-        (40, "2"),
-        (44, "2500"),
-        (59, "0"),
-    ):
-        m.append_pair(tag, value)
-    return m
+            session.send(message("8", new_report_fields(f, self.exec_seq, "O")))
 
 
 async def make_store(args: argparse.Namespace, settings: SessionSettings) -> Any:
@@ -212,7 +163,7 @@ async def run(args: argparse.Namespace) -> int:
             if op == "orders":
                 prefix = cmd.get("prefix", "C")
                 for i in range(int(cmd["count"])):
-                    session.send(new_order(f"{prefix}{i}"))
+                    session.send(message("D", new_order_fields(f"{prefix}{i}")))
                     if i % 100 == 99:
                         await asyncio.sleep(0)
                 await session.flushed()
@@ -241,19 +192,9 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--role", choices=("acceptor", "initiator"), required=True)
-    ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--sender", required=True)
-    ap.add_argument("--target", required=True)
-    ap.add_argument("--heartbeat", type=int, default=30)
-    ap.add_argument("--reset-on-logon", action="store_true")
+    ap = peer_arguments()
     ap.add_argument("--store", choices=("memory", "redis"), default="memory")
     ap.add_argument("--redis-url", default="")
-    ap.add_argument("--answer", action="store_true")
-    ap.add_argument("--quiet", action="store_true")
-    ap.add_argument("--tls-cert", help="PEM certificate: TLS on (acceptor: its own, initiator: CA)")
-    ap.add_argument("--tls-key", help="PEM key of --tls-cert (acceptor)")
     args = ap.parse_args()
     return asyncio.run(run(args))
 

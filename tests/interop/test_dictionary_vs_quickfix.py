@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from interop.qfix_harness import OurPeer, PeerProcess, QuickFix
 from support.procs import free_port
+from support.qfix_peer import OurPeer, PeerProcess, QuickFixPeer
 
 pytestmark = pytest.mark.interop
 
@@ -50,16 +50,18 @@ CASES = {
 @pytest.fixture(scope="module")
 def initiators(
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[tuple[QuickFix, QuickFix, QuickFix]]:
+) -> Iterator[tuple[QuickFixPeer, QuickFixPeer, QuickFixPeer]]:
     tmp: Path = tmp_path_factory.mktemp("dictdiff")
     ours_port, qf_port = free_port(), free_port()
-    qf_acceptor = QuickFix("acceptor", qf_port, tmp / "qfa", sender=THEIRS, target=OURS)
+    qf_acceptor = QuickFixPeer("acceptor", qf_port, tmp / "qfa", sender=THEIRS, target=OURS)
     acceptors: list[PeerProcess] = [
         OurPeer("acceptor", ours_port, sender=THEIRS, target=OURS, heartbeat=30),
         qf_acceptor,
     ]
-    to_ours = QuickFix("initiator", ours_port, tmp / "i1", sender=OURS, target=THEIRS, heartbeat=30)
-    to_qf = QuickFix("initiator", qf_port, tmp / "i2", sender=OURS, target=THEIRS, heartbeat=30)
+    to_ours = QuickFixPeer(
+        "initiator", ours_port, tmp / "i1", sender=OURS, target=THEIRS, heartbeat=30
+    )
+    to_qf = QuickFixPeer("initiator", qf_port, tmp / "i2", sender=OURS, target=THEIRS, heartbeat=30)
     try:
         to_ours.wait_logon()
         to_qf.wait_logon()
@@ -69,7 +71,7 @@ def initiators(
             p.stop()
 
 
-def reject_for(peer: QuickFix, msg_type: str, fields: list[list[object]]) -> tuple[str, str]:
+def reject_for(peer: QuickFixPeer, msg_type: str, fields: list[list[object]]) -> tuple[str, str]:
     mark = peer.mark()
     assert peer.command(op="send", msg_type=msg_type, fields=fields)["ok"]
     sent = peer.seq()["next_sender"] - 1

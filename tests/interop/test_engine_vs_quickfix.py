@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from interop.qfix_harness import OurPeer, PeerProcess, QuickFix
 from support.fixproxy import TO_ACCEPTOR, TO_INITIATOR, FaultProxy, msg_type
 from support.procs import RedisServer, free_port
+from support.qfix_peer import OurPeer, PeerProcess, QuickFixPeer
+from support.tls import self_signed_cert
 
 pytestmark = pytest.mark.interop
 
@@ -32,7 +33,7 @@ class Pair:
 
     @property
     def quickfix(self) -> PeerProcess:
-        return self.acceptor if isinstance(self.acceptor, QuickFix) else self.initiator
+        return self.acceptor if isinstance(self.acceptor, QuickFixPeer) else self.initiator
 
     @property
     def ours(self) -> PeerProcess:
@@ -72,7 +73,7 @@ def start_pair(
             redis_url=redis_url,
         )
     else:
-        acceptor = QuickFix(
+        acceptor = QuickFixPeer(
             "acceptor",
             port,
             tmp_path / "qf",
@@ -93,7 +94,7 @@ def start_pair(
             redis_url=redis_url,
         )
     else:
-        initiator = QuickFix(
+        initiator = QuickFixPeer(
             "initiator",
             proxy.port,
             tmp_path / "qf",
@@ -355,7 +356,7 @@ def test_quickfix_validating_with_our_dictionary_accepts_our_traffic(tmp_path: P
     from connector.fix.dictionary import DEFAULT_PATH
 
     port = free_port()
-    qf = QuickFix(
+    qf = QuickFixPeer(
         "acceptor",
         port,
         tmp_path / "qf",
@@ -383,19 +384,17 @@ def test_quickfix_validating_with_our_dictionary_accepts_our_traffic(tmp_path: P
 @pytest.mark.parametrize("ours_role", ["initiator", "acceptor"])
 def test_tls_session_with_quickfix(tmp_path: Path, ours_role: str):
     """TLS both ways: QuickFIX's SSL socket against our ssl.SSLContext, orders and reports flow."""
-    from interop.qfix_harness import tls_files
-
-    tls = tls_files(tmp_path / "tls")
+    tls = self_signed_cert(tmp_path / "tls")
     port = free_port()
     if ours_role == "acceptor":
         acceptor: PeerProcess = OurPeer(
             "acceptor", port, sender=THEIRS, target=OURS, heartbeat=1, answer=True, tls=tls
         )
-        initiator: PeerProcess = QuickFix(
+        initiator: PeerProcess = QuickFixPeer(
             "initiator", port, tmp_path / "qf", sender=OURS, target=THEIRS, heartbeat=1, tls=tls
         )
     else:
-        acceptor = QuickFix(
+        acceptor = QuickFixPeer(
             "acceptor",
             port,
             tmp_path / "qf",

@@ -10,22 +10,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from interop.qfix_harness import QuickFix
 from support.fixproxy import TO_ACCEPTOR, TO_INITIATOR, FaultProxy
 from support.procs import free_port
+from support.qfix_peer import QuickFixPeer
 
 pytestmark = pytest.mark.interop
 
 
 @pytest.fixture
-def qf_pair(tmp_path: Path) -> Iterator[tuple[QuickFix, QuickFix, FaultProxy]]:
+def qf_pair(tmp_path: Path) -> Iterator[tuple[QuickFixPeer, QuickFixPeer, FaultProxy]]:
     """QuickFIX acceptor <- proxy <- QuickFIX initiator, 1 s HeartBtInt, file stores."""
     port = free_port()
-    acceptor = QuickFix(
+    acceptor = QuickFixPeer(
         "acceptor", port, tmp_path / "acc", sender="TSE", target="OG", heartbeat=1, answer=True
     )
     proxy = FaultProxy(upstream_port=port).start()
-    initiator = QuickFix(
+    initiator = QuickFixPeer(
         "initiator", proxy.port, tmp_path / "ini", sender="OG", target="TSE", heartbeat=1
     )
     try:

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.procs import wait_until
-from support.qfix_peer import QuickFixPeer
-from support.simulator_proc import SimulatorProcess, logged_on_peer
+from support.simulator_proc import SimulatorProcess, logged_on_peer, quickfix_initiator
 
 pytestmark = [pytest.mark.interop, pytest.mark.e2e]
 
@@ -85,13 +84,13 @@ def test_without_cancel_on_disconnect_orders_rest_and_fills_wait_for_the_logon(
 
 
 def test_logon_with_the_wrong_password_is_refused(sim: SimulatorProcess, tmp_path: Path) -> None:
-    peer = QuickFixPeer(sim.port, tmp_path, sender="SECURE", password="wrong")
+    peer = quickfix_initiator(sim, tmp_path, sender="SECURE", password="wrong")
     try:
         refusal = peer.wait_for(lambda e: e["ev"] == "admin_in" and e["msg_type"] == "5")
         assert "Password" in refusal["fields"]["58"]
         assert peer.count("logon") == 0
     finally:
-        peer.stop()
+        peer.kill()
     wait_until(lambda: sim.session_state("SECURE")["counters"]["logons_refused"] >= 1, 5, "counted")
 
 

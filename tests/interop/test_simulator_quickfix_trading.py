@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.procs import wait_until
 from support.qfix_peer import QuickFixPeer
-from support.simulator_proc import SimulatorProcess
+from support.simulator_proc import SimulatorProcess, logged_on_peer
 
 pytestmark = [pytest.mark.interop, pytest.mark.e2e]
 
@@ -28,14 +27,8 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimulatorProcess]:
 @pytest.fixture
 def peer(sim: SimulatorProcess, tmp_path: Path) -> Iterator[QuickFixPeer]:
     sim.post("/reset", {})
-    p = QuickFixPeer(sim.port, tmp_path)
-    try:
-        p.wait_logon()
+    with logged_on_peer(sim, tmp_path) as p:
         yield p
-        assert p.session_rejects() == [], "session-level Rejects were exchanged"
-    finally:
-        p.stop()
-        wait_until(lambda: not sim.session_state()["logged_on"], 10, "session down")
 
 
 def report(peer: QuickFixPeer, cl_ord_id: str, exec_type: str, start: int = 0) -> dict[str, str]:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 from support.procs import wait_until
-from support.qfix_peer import QuickFixPeer
-from support.simulator_proc import SimulatorProcess, logged_on_peer
+from support.simulator_proc import SimulatorProcess, logged_on_peer, quickfix_initiator
 
 pytestmark = [pytest.mark.interop, pytest.mark.e2e]
 
@@ -53,7 +52,7 @@ def test_without_reset_on_logon_a_fresh_session_is_too_low(
     keeping_sim: SimulatorProcess, tmp_path: Path
 ) -> None:
     _trade_once(keeping_sim, tmp_path / "first", "k-1")
-    peer = QuickFixPeer(keeping_sim.port, tmp_path / "second", **FRESH)
+    peer = quickfix_initiator(keeping_sim, tmp_path / "second", **FRESH)
     try:
         logout = peer.wait_for(
             lambda e: e["ev"] in ("admin_in",) and e["msg_type"] == "5", 10, "Logout"
@@ -61,6 +60,6 @@ def test_without_reset_on_logon_a_fresh_session_is_too_low(
         assert "too low" in str(logout.get("fields", {}).get("58", ""))
         assert peer.count("logon") == 0
     finally:
-        peer.stop()
+        peer.kill()
     wait_until(lambda: not keeping_sim.session_state()["logged_on"], 10, "the drop")
     assert keeping_sim.session_state()["next_inbound_seq"] == 3  # the first session's numbers

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .procs import free_port, port_open, wait_until
+from .qfix_peer import QuickFixPeer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,20 +124,26 @@ class SimulatorProcess:
         return None
 
 
+def quickfix_initiator(sim: SimulatorProcess, workdir: Path, **peer_args: Any) -> QuickFixPeer:
+    """A QuickFIX initiator towards ``sim`` (not waited for): ORDERGATE -> TSE, 30 s heartbeats and
+    ResetOnLogon=Y (a fresh file store each time) unless ``peer_args`` say otherwise."""
+    args: dict[str, Any] = {"sender": "ORDERGATE", "target": "TSE", "reset_on_logon": True}
+    return QuickFixPeer("initiator", sim.port, workdir, **(args | peer_args))
+
+
 @contextlib.contextmanager
-def logged_on_peer(sim: SimulatorProcess, workdir: Path, **peer_args: Any) -> Iterator[Any]:
+def logged_on_peer(
+    sim: SimulatorProcess, workdir: Path, **peer_args: Any
+) -> Iterator[QuickFixPeer]:
     """A QuickFIX initiator logged on to ``sim``; on exit it is killed, the simulator has seen the
     line drop, and the test is failed if any session-level Reject was exchanged."""
-    from .qfix_peer import QuickFixPeer
-
-    target = peer_args.get("sender", "ORDERGATE")
-    peer = QuickFixPeer(sim.port, workdir, **peer_args)
+    peer = quickfix_initiator(sim, workdir, **peer_args)
     try:
         peer.wait_logon()
         yield peer
         assert peer.session_rejects() == [], "session-level Rejects were exchanged"
     finally:
-        peer.stop()
+        peer.kill()
         wait_until(
-            lambda: not sim.session_state(target)["logged_on"], 10, "simulator to see the drop"
+            lambda: not sim.session_state(peer.sender)["logged_on"], 10, "simulator to see the drop"
         )

@@ -6,57 +6,69 @@ cleanly. Every callback therefore catches everything and reports it as an ``erro
 application builds its answers itself instead of raising (UnsupportedMessageType, DoNotSend, ...).
 
 QuickFIX validates every inbound message against the dictionary given with ``--dictionary``
-(QuickFIX's own FIX44.xml in the tests), so any malformed message from our engine shows up as a
-session-level Reject (35=3) that QuickFIX sends: an ``admin_out`` event with ``msg_type`` "3".
+(QuickFIX's own FIX44.xml in the tests), so any malformed message from the other side shows up as
+a session-level Reject (35=3) that QuickFIX sends: an ``admin_out`` event with ``msg_type`` "3".
+
+Driven by :class:`support.qfix_peer.QuickFixPeer`; ``bench/fix_session.py`` runs it directly.
 
 stdin, one JSON object per line (``id`` is echoed in the answer):
   {"op": "orders", "count": N, "prefix": "C"}   NewOrderSingle x N (ClOrdID prefix + number)
-  {"op": "send", "msg_type": "D", "fields": [[11, "c1"], ...]}
-  {"op": "seq"}        next sender / target sequence numbers, logged-on flag
-  {"op": "logout"} / {"op": "logon"}
+  {"op": "send", "msg_type": "D", "fields": [[11, "c1"], ...], "header": [[43, "Y"], ...]}
+       "header" (optional): header fields such as PossDupFlag, which QuickFIX's Session::send
+       strips and which are therefore put back in toApp
+  {"op": "seq"}        next sender / target sequence numbers, logged-on flag, app message counts
+  {"op": "logout"}     Logout and stay down (no reconnect) until {"op": "logon"}
   {"op": "bench", "count": N, "window": W}      N orders, at most W unanswered: orders/s, p50/p99
   {"op": "cpu"}        CPU seconds this process has used (benchmarks)
-  {"op": "stop", "force": false}   force: no Logout (QuickFIX's graceful stop polls for 1 s+)
-stdout, one JSON object per line, ``{"ev": ...}``: started, create, logon, logout,
-  admin_in / admin_out (every admin message; "msg_type", "fields"),
-  app_in / app_out (unless --quiet; "msg_type", "seq", "possdup", "key" = ClOrdID or ExecID),
-  answer (to a command), error.
+  {"op": "stop", "force": false}   force: no Logout; else a Logout first (up to 5 s for the answer)
+stdout, one JSON object per line, ``{"ev": ..., "t": unix time}``: started, create, logon, logout,
+  admin_in / admin_out (every session message), app_in / app_out (unless --quiet), answer (to a
+  command), error, stopped. Message events carry "msg_type", "seq", "possdup", "key" (ClOrdID, else
+  ExecID) and "fields" ({tag: value}).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import quickfix as fix
-
-_out_lock = threading.Lock()
-
-
-def emit(**event: object) -> None:
-    event["t"] = time.time()
-    line = json.dumps(event)
-    with _out_lock:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
+from qfix_protocol import (
+    emit,
+    fields_of,
+    message_event,
+    new_order_fields,
+    new_report_fields,
+    peer_arguments,
+)
 
 
-def fields_of(raw: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for part in raw.split("\x01"):
-        tag, sep, value = part.partition("=")
-        if sep:
-            out[tag] = value
-    return out
+def reported(callback: Callable[..., None]) -> Callable[..., None]:
+    """A QuickFIX callback that turns any exception into an ``error`` event: one raised back into
+    QuickFIX aborts the whole process."""
+
+    @functools.wraps(callback)
+    def guarded(*args: object) -> None:
+        try:
+            callback(*args)
+        except BaseException as exc:  # noqa: BLE001
+            emit(ev="error", where=callback.__name__, text=repr(exc))
+
+    return guarded
 
 
-def utc_now() -> str:
-    t = time.time()
-    return time.strftime("%Y%m%d-%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}"
+def message(msg_type: str, fields: list[tuple[int, str]]) -> fix.Message:
+    m = fix.Message()
+    m.getHeader().setField(fix.MsgType(msg_type))
+    for tag, value in fields:
+        m.setField(int(tag), str(value))
+    return m
 
 
 class Peer(fix.Application):  # type: ignore[misc]
@@ -68,136 +80,83 @@ class Peer(fix.Application):  # type: ignore[misc]
         self.lock = threading.Lock()
         self.app_in = 0
         self.app_out = 0
+        # header fields for the message being sent from this thread (toApp runs in the caller)
+        self.sending = threading.local()
+        self.logged_out = threading.Event()
         # bench state
         self.bench_sent: dict[str, float] = {}
         self.bench_rtts: list[float] = []
         self.bench_done = threading.Event()
         self.bench_window = threading.Semaphore(1)
-        self.force_stop = False
+        self.bench_target = 0
 
-    # -- QuickFIX callbacks: each one catches everything -------------------------------------
+    # -- QuickFIX callbacks: each one reports instead of raising ------------------------------
 
+    @reported
     def onCreate(self, session_id):  # noqa: N802
-        try:
-            self.session_id = session_id
-            emit(ev="create", session=session_id.toString())
-        except BaseException as exc:  # noqa: BLE001 - an exception here aborts QuickFIX
-            emit(ev="error", where="onCreate", text=repr(exc))
+        self.session_id = session_id
+        emit(ev="create", session=session_id.toString())
 
+    @reported
     def onLogon(self, session_id):  # noqa: N802
-        try:
-            emit(ev="logon", session=session_id.toString())
-        except BaseException as exc:  # noqa: BLE001
-            emit(ev="error", where="onLogon", text=repr(exc))
+        self.logged_out.clear()
+        emit(ev="logon", session=session_id.toString())
 
+    @reported
     def onLogout(self, session_id):  # noqa: N802
-        try:
-            emit(ev="logout", session=session_id.toString())
-        except BaseException as exc:  # noqa: BLE001
-            emit(ev="error", where="onLogout", text=repr(exc))
+        self.logged_out.set()
+        emit(ev="logout", session=session_id.toString())
 
+    @reported
     def toAdmin(self, message, session_id):  # noqa: N802
-        try:
-            raw = message.toString()
-            f = fields_of(raw)
-            if f.get("35") == "A":
-                if self.args.username:
-                    message.setField(553, self.args.username)
-                if self.args.password:
-                    message.setField(554, self.args.password)
-            emit(ev="admin_out", msg_type=f.get("35", ""), fields=f)
-        except BaseException as exc:  # noqa: BLE001
-            emit(ev="error", where="toAdmin", text=repr(exc))
+        event = message_event(fields_of(message.toString()))  # without the credentials
+        if event["msg_type"] == "A":
+            if self.args.username:
+                message.setField(553, self.args.username)
+            if self.args.password:
+                message.setField(554, self.args.password)
+        emit(ev="admin_out", **event)
 
+    @reported
     def fromAdmin(self, message, session_id):  # noqa: N802
-        try:
-            f = fields_of(message.toString())
-            emit(ev="admin_in", msg_type=f.get("35", ""), fields=f)
-        except BaseException as exc:  # noqa: BLE001
-            emit(ev="error", where="fromAdmin", text=repr(exc))
+        emit(ev="admin_in", **message_event(fields_of(message.toString())))
 
+    @reported
     def toApp(self, message, session_id):  # noqa: N802
-        try:
-            with self.lock:
-                self.app_out += 1
-            if not self.args.quiet:
-                f = fields_of(message.toString())
-                emit(
-                    ev="app_out",
-                    msg_type=f.get("35", ""),
-                    seq=int(f.get("34", "0")),
-                    possdup=f.get("43") == "Y",
-                    key=f.get("11") or f.get("17", ""),
-                )
-        except BaseException as exc:  # noqa: BLE001
-            emit(ev="error", where="toApp", text=repr(exc))
+        for tag, value in getattr(self.sending, "header", ()):
+            message.getHeader().setField(tag, value)
+        with self.lock:
+            self.app_out += 1
+        if not self.args.quiet:
+            emit(ev="app_out", **message_event(fields_of(message.toString())))
 
+    @reported
     def fromApp(self, message, session_id):  # noqa: N802
-        try:
-            raw = message.toString()
-            f = fields_of(raw)
-            msg_type = f.get("35", "")
-            with self.lock:
-                self.app_in += 1
-            if not self.args.quiet:
-                emit(
-                    ev="app_in",
-                    msg_type=msg_type,
-                    seq=int(f.get("34", "0")),
-                    possdup=f.get("43") == "Y",
-                    key=f.get("11") or f.get("17", ""),
-                    fields=f if self.args.full or msg_type not in ("D", "8") else None,
-                )
-            if msg_type == "D" and self.args.answer:
-                self.answer_new_order(f, session_id)
-            elif msg_type == "8" and self.bench_sent:
-                self.bench_answer(f.get("11", ""))
-        except BaseException as exc:  # noqa: BLE001
-            emit(ev="error", where="fromApp", text=repr(exc))
+        f = fields_of(message.toString())
+        with self.lock:
+            self.app_in += 1
+        if not self.args.quiet:
+            emit(ev="app_in", **message_event(f))
+        if f.get("35") == "D" and self.args.answer:
+            self.answer_new_order(f, session_id)
+        elif f.get("35") == "8" and self.bench_sent:
+            self.bench_answer(f.get("11", ""))
 
     # -- application ---------------------------------------------------------------------------
 
-    def answer_new_order(self, f: dict[str, str], session_id) -> None:
+    def answer_new_order(self, order: dict[str, str], session_id) -> None:
         """ExecutionReport(8) New for a NewOrderSingle, built field by field (never raises)."""
         with self.lock:
             self.exec_seq += 1
             n = self.exec_seq
-        qty = f.get("38", "0")
-        er = fix.Message()
-        er.getHeader().setField(fix.MsgType("8"))
-        for tag, value in (
-            (37, f"QO{n}"),
-            (11, f.get("11", "NONE")),
-            (17, f"QE{n}"),
-            (150, "0"),
-            (39, "0"),
-            (55, f.get("55", "NONE")),
-            (54, f.get("54", "1")),
-            (38, qty),
-            (151, qty),
-            (14, "0"),
-            (6, "0"),
-            (60, utc_now()),
-        ):
-            er.setField(tag, value)
-        fix.Session.sendToTarget(er, session_id)
+        fix.Session.sendToTarget(message("8", new_report_fields(order, n, "Q")), session_id)
 
-    def new_order(self, cl_ord_id: str) -> fix.Message:
-        m = fix.Message()
-        m.getHeader().setField(fix.MsgType("D"))
-        for tag, value in (
-            (11, cl_ord_id),
-            (21, "1"),
-            (55, "7203"),
-            (54, "1"),
-            (60, utc_now()),
-            (38, "100"),
-            (40, "2"),
-            (44, "2500"),
-            (59, "0"),
-        ):
-            m.setField(tag, value)
-        return m
+    def send(self, msg_type: str, fields: list[tuple[int, str]], header=()) -> bool:
+        self.sending.header = [(int(t), str(v)) for t, v in header]
+        try:
+            return bool(fix.Session.sendToTarget(message(msg_type, fields), self.session_id))
+        finally:
+            self.sending.header = ()
 
     def bench_answer(self, cl_ord_id: str) -> None:
         sent = self.bench_sent.pop(cl_ord_id, None)
@@ -207,8 +166,6 @@ class Peer(fix.Application):  # type: ignore[misc]
         self.bench_window.release()
         if not self.bench_sent and len(self.bench_rtts) >= self.bench_target:
             self.bench_done.set()
-
-    bench_target = 0
 
     def bench(self, count: int, window: int) -> dict[str, float]:
         self.bench_rtts = []
@@ -220,7 +177,7 @@ class Peer(fix.Application):  # type: ignore[misc]
             self.bench_window.acquire()
             cl = f"B{i}"
             self.bench_sent[cl] = time.perf_counter()
-            fix.Session.sendToTarget(self.new_order(cl), self.session_id)
+            fix.Session.sendToTarget(message("D", new_order_fields(cl)), self.session_id)
         self.bench_done.wait(120)
         elapsed = time.perf_counter() - t0
         rtts = sorted(self.bench_rtts)
@@ -231,6 +188,14 @@ class Peer(fix.Application):  # type: ignore[misc]
             "p50_us": rtts[len(rtts) // 2] * 1e6 if rtts else 0.0,
             "p99_us": rtts[min(len(rtts) - 1, int(len(rtts) * 0.99))] * 1e6 if rtts else 0.0,
         }
+
+    def logout_and_wait(self, text: str, timeout: float) -> None:
+        """Logout and wait for its answer: QuickFIX's own graceful stop() polls once a second."""
+        session = fix.Session.lookupSession(self.session_id) if self.session_id else None
+        if session is not None and session.isLoggedOn():
+            self.logged_out.clear()
+            session.logout(text)
+            self.logged_out.wait(timeout)
 
 
 def settings_text(args: argparse.Namespace) -> str:
@@ -286,22 +251,17 @@ def settings_text(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_command(peer: Peer, cmd: dict, stop: threading.Event) -> None:
+def run_command(peer: Peer, cmd: dict) -> None:
     op = cmd.get("op")
     answer: dict[str, object] = {"ev": "answer", "id": cmd.get("id"), "op": op}
     session = fix.Session.lookupSession(peer.session_id) if peer.session_id else None
     if op == "orders":
         prefix = cmd.get("prefix", "C")
-        ok = 0
-        for i in range(int(cmd["count"])):
-            ok += bool(fix.Session.sendToTarget(peer.new_order(f"{prefix}{i}"), peer.session_id))
-        answer["sent"] = ok
+        answer["sent"] = sum(
+            peer.send("D", new_order_fields(f"{prefix}{i}")) for i in range(int(cmd["count"]))
+        )
     elif op == "send":
-        m = fix.Message()
-        m.getHeader().setField(fix.MsgType(cmd["msg_type"]))
-        for tag, value in cmd["fields"]:
-            m.setField(int(tag), str(value))
-        answer["ok"] = bool(fix.Session.sendToTarget(m, peer.session_id))
+        answer["ok"] = peer.send(cmd["msg_type"], cmd["fields"], cmd.get("header", ()))
     elif op == "seq":
         answer.update(
             next_sender=session.getExpectedSenderNum() if session else 0,
@@ -322,35 +282,19 @@ def run_command(peer: Peer, cmd: dict, stop: threading.Event) -> None:
         answer["cpu_s"] = time.process_time() - cpu0
     elif op == "cpu":
         answer["cpu_s"] = time.process_time()  # all threads of this process, QuickFIX's included
-    elif op == "stop":
-        peer.force_stop = bool(cmd.get("force"))
-        stop.set()
-    else:
+    elif op != "stop":
         answer["error"] = f"unknown op {op!r}"
     emit(**answer)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--role", choices=("acceptor", "initiator"), required=True)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--sender", required=True)
-    parser.add_argument("--target", required=True)
-    parser.add_argument("--dir", required=True)
-    parser.add_argument("--dictionary", required=True)
-    parser.add_argument("--heartbeat", type=int, default=30)
-    parser.add_argument("--reset-on-logon", action="store_true")
+    parser = peer_arguments()
+    parser.add_argument("--dir", required=True, help="QuickFIX's settings, file store and logs")
+    parser.add_argument("--dictionary", required=True, help="QuickFIX data dictionary (XML)")
     parser.add_argument("--store", choices=("file", "memory"), default="file")
     parser.add_argument("--log", action="store_true", help="QuickFIX's FileLog of every message")
-    parser.add_argument("--answer", action="store_true", help="answer each D with an 8")
-    parser.add_argument("--quiet", action="store_true", help="no per-message app events")
-    parser.add_argument("--full", action="store_true", help="app_in events carry all fields")
-    parser.add_argument(
-        "--tls-cert", help="PEM certificate: TLS on (acceptor: its own, initiator: CA)"
-    )
-    parser.add_argument("--tls-key", help="PEM key of --tls-cert")
-    parser.add_argument("--username")
-    parser.add_argument("--password")
+    parser.add_argument("--username", help="Username(553) of our Logon")
+    parser.add_argument("--password", help="Password(554) of our Logon")
     args = parser.parse_args()
 
     cfg_path = os.path.join(args.dir, f"{args.role}.cfg")
@@ -370,18 +314,26 @@ def main() -> int:
         engine = cls(peer, store, settings)
     engine.start()
     emit(ev="started", role=args.role, port=args.port)
-    stop = threading.Event()
+    force = False  # stdin closed without a stop: log out as for a graceful stop
     for line in sys.stdin:
         line = line.strip()
         if not line:
             continue
         try:
-            run_command(peer, json.loads(line), stop)
+            cmd = json.loads(line)
+            run_command(peer, cmd)
         except BaseException as exc:  # noqa: BLE001
             emit(ev="error", where="stdin", text=repr(exc))
-        if stop.is_set():
+            continue
+        if cmd.get("op") == "stop":
+            force = bool(cmd.get("force"))
             break
-    engine.stop(peer.force_stop)
+    try:
+        if not force:
+            peer.logout_and_wait("test done", 5)
+    except BaseException as exc:  # noqa: BLE001
+        emit(ev="error", where="stop", text=repr(exc))
+    engine.stop(True)
     emit(ev="stopped")
     return 0
 
