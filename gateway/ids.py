@@ -47,20 +47,24 @@ class _Generator:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._reseed()
+        # a forked child must not reuse the parent's node id: reseed in the child at the fork
+        # (checking os.getpid() per id was a system call per order)
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # a lock some parent thread held stays held in the child
+        self._reseed()
 
     def _reseed(self) -> None:
         self.node = _b36(int.from_bytes(os.urandom(4), "big") % 36**4, 4)
         self.last_ms = 0
         self.ms_text = _b36(0, 9)
         self.seq = int.from_bytes(os.urandom(2), "big")  # random start: less to collide on
-        self.pid = os.getpid()
 
     def next(self, p: int) -> str:
         if not 0 <= p < MAX_PARTITIONS:
             raise ValueError(f"partition {p} outside 0..{MAX_PARTITIONS - 1}")
         with self._lock:
-            if os.getpid() != self.pid:  # forked: a child must not reuse the parent's node id
-                self._reseed()
             now = time.time_ns() // 1_000_000
             if now > self.last_ms:
                 self.last_ms = now

@@ -161,6 +161,21 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
 
     # --- parser callbacks --------------------------------------------------------------
 
+    def on_message_begin(self) -> None:
+        # uvicorn builds the ASGI scope here; only a request that goes its way needs one
+        # (built in on_headers_complete, once the request is known not to be a submit)
+        self.url = b""
+        self.expect_100_continue = False
+        self.headers = []
+
+    def _uvicorn_scope(self) -> None:
+        """uvicorn's ``on_message_begin`` for a request that goes its way, keeping what the
+        parser collected since."""
+        url, headers, expect = self.url, self.headers, self.expect_100_continue
+        HttpToolsProtocol.on_message_begin(self)
+        self.url, self.headers, self.expect_100_continue = url, headers, expect
+        self.scope["headers"] = headers
+
     def on_headers_complete(self) -> None:
         ctx = self.ctx
         parser = self.parser
@@ -189,6 +204,7 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
                 self._answer(req, submit.refused(ctx, exc))
             return
         self._req = None
+        self._uvicorn_scope()
         # uvicorn starts the new cycle at once when ``self.cycle`` is None: our
         # ``_start_asgi_task`` then queues it behind the answers still pending
         self.cycle = None  # type: ignore[assignment]

@@ -1,14 +1,14 @@
-"""``POST /v1/orders`` as a plain ASGI handler: the hot path, without the framework's layers.
+"""``POST /v1/orders``: its rules in stages, and the plain ASGI handler that runs them.
 
 Submitting is most of the API's traffic, and every microsecond of CPU here is a fraction of the
-orders one process can take. This handler reads the three headers it needs from the ASGI scope,
-reads the body from ``receive`` and sends the answer as two ASGI messages (at most one
-answer, even when sending fails: see ``submit_order``); it skips routing,
-the middleware stack and the Request / Response objects (about a fifth of the API's own CPU per
-order, measured). The rules are the same as every other route's: the same token check, the same
-parsing (``gateway.validation``), ONE gateway call, and error answers built by
-``errors.error_response``. :class:`OrderApi` sends ``POST /v1/orders`` here and everything
-else (including the lifespan) to the Starlette app.
+orders one process can take. The rules come in synchronous stages so that two drivers share
+them: ``caller_now`` (token, scope, declared length, media type), ``order_request`` (body to
+request, account check), ``accepted`` / ``refused`` (the answer for an outcome or for whatever
+was raised). ``ordergate api`` runs them inside the HTTP protocol's callbacks
+(``fastpath.py``); ``submit_order`` below runs them as an ASGI handler with awaits (the test
+client, any other ASGI server, and the submits the fast path hands over), reading the three
+headers it needs from the scope and sending at most one answer. :class:`OrderApi` sends
+``POST /v1/orders`` here and everything else (including the lifespan) to the Starlette app.
 """
 
 from __future__ import annotations

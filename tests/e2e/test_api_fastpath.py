@@ -12,6 +12,7 @@ import pytest
 import redis.asyncio as aioredis
 from support.api import ApiProcess, bearer, order_body
 from support.procs import RedisServer
+from test_api_http import read_response  # one HTTP/1.1 answer off a raw socket
 
 from gateway import keys
 
@@ -53,25 +54,12 @@ def chunked(client_order_id: str, pieces: list[bytes] | None = None) -> bytes:
     )
 
 
-async def read_answer(reader: asyncio.StreamReader) -> tuple[int, dict[bytes, bytes], bytes]:
-    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ")[1])
-    headers = {}
-    for line in lines[1:]:
-        if line:
-            name, value = line.split(b":", 1)
-            headers[name.strip().lower()] = value.strip()
-    body = await asyncio.wait_for(reader.readexactly(int(headers[b"content-length"])), 10)
-    return status, headers, body
-
-
 async def answers(port: int, data: bytes, n: int) -> list[tuple[int, dict[bytes, bytes], bytes]]:
     """Send ``data`` in one write on a new connection and read ``n`` answers."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(data)
-        return [await read_answer(reader) for _ in range(n)]
+        return [await read_response(reader) for _ in range(n)]
     finally:
         writer.close()
 
@@ -134,7 +122,7 @@ async def test_body_split_across_many_writes_is_accepted(
         for i in range(0, len(request), 7):  # mid-header and mid-body cuts
             writer.write(request[i : i + 7])
             await writer.drain()
-        status, _, body = await read_answer(reader)
+        status, _, body = await read_response(reader)
     finally:
         writer.close()
     assert status == 202
@@ -169,8 +157,8 @@ async def test_connection_close_answers_that_request_and_runs_nothing_after_it(
             + submit("close-2", extra=b"Connection: close\r\n")
             + submit("close-3")
         )
-        first = await read_answer(reader)
-        second = await read_answer(reader)
+        first = await read_response(reader)
+        second = await read_response(reader)
         rest = await asyncio.wait_for(reader.read(), 10)  # the server closes: EOF
     finally:
         writer.close()
@@ -185,7 +173,7 @@ async def test_http_1_0_submit_is_answered_and_the_connection_closed(
     reader, writer = await asyncio.open_connection("127.0.0.1", api.port)
     try:
         writer.write(submit("old-1", version=b"1.0"))
-        status, headers, body = await read_answer(reader)
+        status, headers, body = await read_response(reader)
         rest = await asyncio.wait_for(reader.read(), 10)
     finally:
         writer.close()
@@ -203,7 +191,7 @@ async def test_expect_100_continue_gets_the_interim_answer_then_the_order(
         writer.write(head + b"\r\n\r\n")
         interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
         writer.write(body)
-        status, _, answer = await read_answer(reader)
+        status, _, answer = await read_response(reader)
     finally:
         writer.close()
     assert interim.startswith(b"HTTP/1.1 100 ")

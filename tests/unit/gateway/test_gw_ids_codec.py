@@ -1,5 +1,6 @@
 """Order ids (partition inside, time-ordered, FIX-safe) and the msgpack wire format."""
 
+import os
 import re
 
 import msgpack
@@ -158,3 +159,22 @@ def test_event_from_lua_derives_avg_px_from_notional():
     )
     ev = decode_event(lua_like)
     assert ev.avg_px == "1250.25"
+
+
+def test_a_forked_child_takes_a_node_id_of_its_own():
+    parent = new_order_id(0)[11:15]  # the node id part (see gateway/ids.py)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report its node id and leave without running pytest's exit
+        try:
+            os.write(write_end, new_order_id(0)[11:15].encode())
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    os.waitpid(pid, 0)
+    child = os.read(read_end, 16).decode()
+    os.close(read_end)
+    assert len(child) == 4
+    assert new_order_id(0)[11:15] == parent  # the parent keeps its own
+    # a fresh node id is random: equal to the parent's with probability 1/36**4
+    assert child != parent
