@@ -273,3 +273,19 @@ async def test_redis_down_answers_503_to_every_pipelined_submit_in_order(
     assert [a[0] for a in got] == [503, 415]
     assert code(got[0]) == "redis_unavailable"
     assert got[0][1][b"retry-after"] == b"1"
+
+
+async def test_unparsable_request_is_answered_400_after_the_answers_before_it(
+    api: ApiProcess, redis_client: aioredis.Redis
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", api.port)
+    try:
+        writer.write(submit("before-400") + b"NOT HTTP AT ALL\r\n\r\n" + submit("after-400"))
+        first = await read_response(reader)
+        second = await read_response(reader)
+        rest = await asyncio.wait_for(reader.read(), 10)  # then the server closes
+    finally:
+        writer.close()
+    assert (first[0], second[0], second[1].get(b"connection")) == (202, 400, b"close")
+    assert rest == b""
+    assert await orders_of(redis_client) == 1  # nothing after the bad request runs
