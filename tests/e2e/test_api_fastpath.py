@@ -289,3 +289,22 @@ async def test_unparsable_request_is_answered_400_after_the_answers_before_it(
     assert (first[0], second[0], second[1].get(b"connection")) == (202, 400, b"close")
     assert rest == b""
     assert await orders_of(redis_client) == 1  # nothing after the bad request runs
+
+
+async def test_a_deep_pipeline_pauses_reading_and_still_answers_everything_in_order(
+    api: ApiProcess, redis_client: aioredis.Redis
+) -> None:
+    # 1,000 submits in flight on one connection: more than the 256 pending answers after
+    # which the server stops reading that connection until answers are written
+    ids = [f"deep-{i}" for i in range(1000)]
+    reader, writer = await asyncio.open_connection("127.0.0.1", api.port)
+    try:
+        writer.write(b"".join(submit(c) for c in ids))
+        sending = asyncio.ensure_future(writer.drain())
+        got = [await read_response(reader) for _ in ids]
+        await sending
+    finally:
+        writer.close()
+    assert [a[0] for a in got] == [202] * len(ids)
+    assert [json.loads(a[2])["client_order_id"] for a in got] == ids
+    assert await orders_of(redis_client) == len(ids)
