@@ -308,7 +308,7 @@ async def run(n: int, with_store: bool = True) -> dict[str, Any]:
     from support.procs import RedisServer
 
     from connector.config import ConnectorConfig
-    from connector.service import Connector
+    from connector.service import Connector, tune_gc
 
     _pin(0)
     server = RedisServer(extra=["--io-threads", "1"]).start()
@@ -331,6 +331,7 @@ async def run(n: int, with_store: bool = True) -> dict[str, Any]:
             port=port, redis_url=server.url, hours="always", heartbeat=30, reconcile=False
         )
         conn = Connector(cfg, redis)
+        tune_gc()  # as the connector's command line does
         task = asyncio.create_task(conn.run())
         await _until(lambda: conn.session is not None and conn.session.logged_on, 0.01)
         which = os.environ.get("OG_BENCH_PROFILE", "")

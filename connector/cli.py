@@ -69,7 +69,7 @@ def _flags(args: argparse.Namespace) -> dict[str, object]:
 async def _main(cfg: object) -> int:
     import redis.asyncio as aioredis
 
-    from connector.service import Connector
+    from connector.service import Connector, tune_gc
 
     assert hasattr(cfg, "redis_url")
     client = aioredis.from_url(cfg.redis_url, socket_timeout=5, socket_connect_timeout=2)
@@ -78,6 +78,7 @@ async def _main(cfg: object) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, conn.stop)
+    tune_gc()
     try:
         await conn.run()
     finally:

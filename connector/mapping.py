@@ -215,14 +215,16 @@ def _text(f: Fields, tag: bytes) -> str:
     return f.get(tag, b"").decode("utf-8", "replace")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Inbound:
     """What an inbound application message means for the connector.
 
     ``report``: an order event to apply; ``status_report``: an ExecType=I answer to reconcile
     against the order's current status; ``status_request_refused``: the venue does not support
     OrderStatusRequest (fall back to a resend); ``cl_ord_id`` / ``ref_seq``: where to look when
-    the message names the order only through the outbound message it refers to."""
+    the message names the order only through the outbound message it refers to. Treated as
+    immutable; not ``frozen`` because that makes ``__init__`` cost five times as much, once per
+    inbound message."""
 
     report: ExecReport | None = None
     status_report: Fields | None = None
@@ -283,7 +285,7 @@ def execution_report(f: Fields, seq: int = 0) -> Inbound:
     reason = _reason(f) if event in REJECT_EVENT.values() or exec_type == b"4" else ""
     return Inbound(
         report=ExecReport(
-            order_id=base_order_id(cl),
+            order_id=cl if kind == "new" else base_order_id(cl),
             event=event,
             exec_id=exec_id,
             last_qty=last_qty,

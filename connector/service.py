@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hashlib
 import json
 import logging
@@ -101,6 +102,15 @@ class _Script:
 
     async def load(self) -> None:
         await self.redis.script_load(self.source)
+
+
+def tune_gc() -> None:
+    """Garbage collection for a process whose messages make many short-lived objects: what
+    exists at start-up is frozen (never traversed again) and the young generation is collected
+    every 20,000 allocations instead of 700 (the defaults cost about a fifth of the CPU of
+    applying reports, mostly traversing objects that were about to be freed anyway)."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 class Connector(Application):
