@@ -22,7 +22,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Coroutine, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -260,33 +260,63 @@ class Connector(Application):
                 raise res
 
     async def _pump(self, session: FixSession) -> None:
+        """Commands to FIX, one batch's store write, socket write and XACKs overlapping the
+        reading, mapping and numbering of the next (at most one batch being finished)."""
         await self._ensure_groups()
         consumer = self.lease.holder
-        while True:
-            await session.wait_logged_on()
-            gen = self._logons
-            if self.cfg.reconcile:
-                await self._reconcile(session)
-            self._left_pending = True
-            while session.logged_on and self._logons == gen:
-                if not self.lease.valid():
-                    await asyncio.sleep(0.05)  # the renewal loop decides; send nothing now
-                    continue
-                if self._left_pending:
-                    # entries read but not sent (line dropped, lease in doubt mid-batch) stay
-                    # pending: reclaim them before anything newer, in order
-                    self._left_pending = False
-                    await self._drain_pending(session, consumer)
-                    continue
-                resp = await self._read_new(consumer)
-                if resp:
+        finishing: asyncio.Future[None] | None = None
+        try:
+            while True:
+                if finishing is not None:
+                    await finishing
+                    finishing = None
+                await session.wait_logged_on()
+                gen = self._logons
+                if self.cfg.reconcile:
+                    await self._reconcile(session)
+                self._left_pending = True
+                while session.logged_on and self._logons == gen:
+                    if finishing is not None and (
+                        self._left_pending or not self.lease.valid() or finishing.done()
+                    ):
+                        # a batch is finished before its entries could be reclaimed as pending
+                        await finishing
+                        finishing = None
+                    if not self.lease.valid():
+                        await asyncio.sleep(0.05)  # the renewal loop decides; send nothing now
+                        continue
+                    if self._left_pending:
+                        # entries read but not sent (line dropped, lease in doubt mid-batch)
+                        # stay pending: reclaim them before anything newer, in order
+                        self._left_pending = False
+                        await self._drain_pending(session, consumer)
+                        continue
+                    resp = await self._read_new(consumer)
+                    if not resp:
+                        if finishing is not None:
+                            await finishing
+                            finishing = None
+                        continue
                     batch = [
                         (_s(stream), _s(eid), fields)
                         for stream, entries in resp
                         for eid, fields in entries
                     ]
                     for lo in range(0, len(batch), self.cfg.batch):
-                        await self._process(session, batch[lo : lo + self.cfg.batch], False)
+                        finish = await self._process(
+                            session, batch[lo : lo + self.cfg.batch], False, defer=True
+                        )
+                        nxt = asyncio.ensure_future(finish) if finish is not None else None
+                        try:
+                            if finishing is not None:
+                                await finishing
+                        finally:
+                            finishing = nxt
+        finally:
+            if finishing is not None and not finishing.done():
+                finishing.cancel()
+                with contextlib.suppress(BaseException):
+                    await finishing
 
     async def _read_new(self, consumer: str) -> list[Any]:
         """New entries of every partition: one blocking multi-stream XREADGROUP on a single
@@ -341,7 +371,11 @@ class Connector(Application):
         session: FixSession,
         batch: Sequence[tuple[str, str, Any]],
         recovered: bool,
-    ) -> None:
+        *,
+        defer: bool = False,
+    ) -> Coroutine[Any, Any, None] | None:
+        """Read, map, number and queue a batch; then (``_finish``) its store write, socket write
+        and XACKs, awaited here or, with ``defer``, returned for the caller to await."""
         to_ack: dict[str, list[str]] = {}
         trail: list[tuple[str, dict[str, Any]]] = []
         items: list[_Item] = []
@@ -361,7 +395,7 @@ class Connector(Application):
             items.append(_Item(stream, eid, p, cmd, cl))
         if not items:
             await self._ack(to_ack, trail)
-            return
+            return None
 
         # one round trip: sent records, halts, current ClOrdIDs of cancel / replace targets
         cmds: list[list[Any]] = [
@@ -448,6 +482,20 @@ class Connector(Application):
                 self._left_pending = True
                 break  # the rest stays pending: reclaimed after the next logon
             sent.append((it, seq, out.msg_type))
+        finish = self._finish(session, sent, to_ack, trail, halted_reports)
+        if defer:
+            return finish
+        await finish
+        return None
+
+    async def _finish(
+        self,
+        session: FixSession,
+        sent: list[tuple[_Item, int, bytes]],
+        to_ack: dict[str, list[str]],
+        trail: list[tuple[str, dict[str, Any]]],
+        halted_reports: list[ExecReport],
+    ) -> None:
         if sent:
             # stored (write-ahead, with the ClOrdIDs and then the ``sent`` trail steps) and
             # handed to the socket; raises if the store refused (fenced, Redis gone): the term
