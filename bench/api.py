@@ -285,9 +285,9 @@ def main() -> None:
             cpu0 = _cpu_seconds(api.proc.pid)
             redis0 = _cpu_seconds(server.proc.pid) if server.proc is not None else 0.0
             gen0 = time.process_time()
-            idle0 = _cpu_idle(0)
+            idle0, other0 = _cpu_idle(0), _cpu_idle(1)
             row = asyncio.run(_run_rate(api.port, token, rate, args.seconds, f"r{rate}"))
-            idle1 = _cpu_idle(0)
+            idle1, other1 = _cpu_idle(0), _cpu_idle(1)
             gen = time.process_time() - gen0
             redis_cpu = (_cpu_seconds(server.proc.pid) if server.proc is not None else 0) - redis0
             cpu = _cpu_seconds(api.proc.pid) - cpu0
@@ -308,6 +308,9 @@ def main() -> None:
             row["generator_cpu_us_per_order"] = round(gen / n * 1e6, 1) if n else None
             ticks = idle1[1] - idle0[1]
             row["cpu0_idle_share"] = round((idle1[0] - idle0[0]) / ticks, 3) if ticks else None
+            # CPU 1 (Redis + generator): no idle there while CPU 0 idles means they bound it
+            ticks1 = other1[1] - other0[1]
+            row["cpu1_idle_share"] = round((other1[0] - other0[0]) / ticks1, 3) if ticks1 else None
             rows.append(row)
         r.flushall()
         core_us = asyncio.run(_core_us_per_order(server.url))
@@ -356,7 +359,8 @@ def main() -> None:
     print(
         f"{'offered/s':>10} {'accepted/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'p99.9 ms':>9} "
         f"{'orders/API-CPU-s':>17} {'API us':>7} {'Redis us':>9} {'evalsha us':>11} "
-        f"{'gen us':>7} {'CPU0 idle':>10} {'batch':>6} {'API sys':>8} {'other':>12}"
+        f"{'gen us':>7} {'CPU0 idle':>10} {'CPU1 idle':>10} {'batch':>6} {'API sys':>8} "
+        f"{'other':>12}"
     )
     for row in rows:
         other = ",".join(f"{k}:{v}" for k, v in row["other_statuses"].items()) or "-"
@@ -367,7 +371,7 @@ def main() -> None:
             f"{row['p99_ms']:>8} {row['p999_ms']:>9} {row['orders_per_api_cpu_s']!s:>17} "
             f"{row['api_cpu_us_per_order']!s:>7} {row['redis_cpu_us_per_order']!s:>9} "
             f"{row['evalsha_usec_per_call']!s:>11} {row['generator_cpu_us_per_order']!s:>7} "
-            f"{row['cpu0_idle_share']!s:>10} {row['mean_batch']!s:>6} "
+            f"{row['cpu0_idle_share']!s:>10} {row['cpu1_idle_share']!s:>10} {row['mean_batch']!s:>6} "
             f"{row['api_system_share']!s:>8} {other:>12}"
         )
 
