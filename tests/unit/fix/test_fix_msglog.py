@@ -6,7 +6,7 @@ from pathlib import Path
 
 import simplefix
 
-from connector.fix.msglog import FileMessageLog, redact_secrets
+from connector.fix.msglog import IN, FileMessageLog, redact_secrets
 
 
 def _logon(password: bytes) -> bytes:
@@ -42,3 +42,22 @@ def test_messages_without_credentials_are_logged_byte_for_byte() -> None:
 def test_a_tag_that_merely_ends_in_554_is_not_redacted() -> None:
     raw = b"8=FIX.4.4\x019=12\x0135=0\x015554=x\x0110=000\x01"
     assert redact_secrets(raw) == raw
+
+
+def test_each_line_carries_the_stamp_of_its_own_time(tmp_path: Path) -> None:
+    """The file log reuses a stamp while the time is the same (one per batch): a new time
+    still gets its own stamp."""
+    log = FileMessageLog(tmp_path)
+    times = [1764205200.25, 1764205200.25, 1764205201.5, 1764205200.25]
+    for i, ts in enumerate(times):
+        log.write("S", IN, ts, b"8=FIX.4.4\x0134=%d\x01" % i)
+    log.close()
+    lines = log.path_for("S").read_bytes().splitlines()
+    stamps = [line.split(b" ", 1)[0] for line in lines]
+    assert stamps == [
+        b"2025-11-27T01:00:00.250000Z",
+        b"2025-11-27T01:00:00.250000Z",
+        b"2025-11-27T01:00:01.500000Z",
+        b"2025-11-27T01:00:00.250000Z",
+    ]
+    assert lines[2] == b"2025-11-27T01:00:01.500000Z IN 8=FIX.4.4\x0134=2\x01"
