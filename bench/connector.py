@@ -315,7 +315,8 @@ async def run(n: int, with_store: bool = True) -> dict[str, Any]:
     assert server.proc is not None
     with contextlib.suppress(OSError):  # Redis on CPU 1 (it inherited our CPU 0)
         os.sched_setaffinity(server.proc.pid, {1 % (os.cpu_count() or 1)})
-    redis = aioredis.Redis.from_url(server.url)
+    # as the connector's command line makes it (the socket timeout wraps every read and write)
+    redis = aioredis.Redis.from_url(server.url, socket_timeout=5, socket_connect_timeout=2)
     ctx = mp.get_context("fork")
     port_q = ctx.Queue()
     counts = ctx.Array("l", 4)  # NOS received, ERs written, command (1 build, 2 go), built
