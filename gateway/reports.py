@@ -315,9 +315,17 @@ class ReportApplier:
                     accounts = await self._accounts(chunk)
                     groups = self._groups(chunk, accounts)
                     now = utc_iso(self.clock())
-                    for p, idx in groups:
+                    if groups:
+                        # one write per chunk: with a socket timeout (the connector's) redis-py
+                        # sends through asyncio.wait_for, a new task, so each send let the loop
+                        # parse a whole socket read of FIX first while Redis had nothing to do
                         await conn.send_packed_command(
-                            self._packed_call(p, idx, chunk, accounts, now)
+                            b"".join(
+                                [
+                                    self._packed_call(p, idx, chunk, accounts, now)
+                                    for p, idx in groups
+                                ]
+                            )
                         )
                     sent.append((chunk, accounts, groups, now))
                 for _chunk, _accts, groups, _now in sent:
