@@ -36,6 +36,10 @@ from connector.fix.store import MemoryStore, MessageStore
 log = logging.getLogger("connector.fix")
 
 RESEND_CHUNK = 1000  # messages fetched, rebuilt and written per step when answering a resend
+#: inbound messages parsed per turn of the event loop. libuv reads a readable socket up to 32
+#: times in one poll (megabytes from a venue sending fast); parsing all of that at once keeps the
+#: application's Redis round trips waiting, so the rest is parsed on the next turns, reading paused
+PARSE_SLICE = 256
 
 
 class Application:
@@ -225,6 +229,9 @@ class FixSession:
             self.app.on_message
         )
         self._deliveries: deque[tuple[int, simplefix.FixMessage]] = deque()
+        # framed inbound messages of this connection not parsed yet (see PARSE_SLICE)
+        self._backlog: list[bytes] = []
+        self._backlog_pos = 0
         self._delivery_task: asyncio.Task[None] | None = None
         self._can_write = asyncio.Event()
         self._can_write.set()
@@ -357,6 +364,7 @@ class FixSession:
             flush_log()
         self._transport = None
         self._conn = None
+        self._backlog, self._backlog_pos = [], 0
         self.last_disconnect_reason = (
             self._reason or self._closing or (str(exc) if exc else "connection closed")
         )
@@ -387,9 +395,20 @@ class FixSession:
             pass
 
     def _data(self, splitter: FrameSplitter, data: bytes) -> None:
+        frames = splitter.feed(data)
+        if self._backlog:  # earlier messages still wait to be parsed: these go after them
+            self._backlog.extend(frames)
+            return
+        self._parse(frames, 0)
+
+    def _parse(self, frames: list[bytes], start: int) -> None:
+        """Parse and apply up to PARSE_SLICE of ``frames`` from ``start``; the rest waits in
+        the backlog for the next turn of the loop (reading paused meanwhile)."""
         now = self.clock()
         core = self.core
-        for raw in splitter.feed(data):
+        end = min(len(frames), start + PARSE_SLICE)
+        for i in range(start, end):
+            raw = frames[i]
             if self._logging:
                 self.msglog.write(self.session_id, IN, now, raw)
             msg = parse(raw)
@@ -400,7 +419,20 @@ class FixSession:
             floor = core.next_target
             self._apply(core.on_message(msg, raw, now), floor)
             if self._closing is not None:
-                break
+                return  # nothing after a message that closes the connection is processed
+        if end < len(frames) and self._transport is not None:
+            self._backlog, self._backlog_pos = frames, end
+            self._transport.pause_reading()
+            asyncio.get_running_loop().call_soon(self._parse_backlog, self._conn)
+
+    def _parse_backlog(self, conn: _Conn | None) -> None:
+        if conn is not self._conn or not self._backlog:
+            return  # that connection is gone, and its unparsed messages with it
+        frames, pos = self._backlog, self._backlog_pos
+        self._backlog, self._backlog_pos = [], 0
+        self._parse(frames, pos)
+        if not self._backlog and self._transport is not None and self._closing is None:
+            self._transport.resume_reading()
 
     # ------------------------------------------------------------------ actions
 

@@ -10,7 +10,7 @@ from support.fixtcp import Recorder, make_settings, order
 from support.procs import async_wait_until
 
 from connector.fix.store import MemoryStore
-from connector.fix.transport import Acceptor, FixSession, Initiator
+from connector.fix.transport import PARSE_SLICE, Acceptor, FixSession, Initiator
 
 
 async def until(pred, what: str, timeout: float = 10.0) -> None:
@@ -100,6 +100,44 @@ async def test_failed_batch_is_reported_and_offered_again_with_the_next_message(
         await until(lambda: app.batches, "batch retried")
         assert app.batches == [[b"a1", b"a2"]]
         await until(lambda: store.next_target == 4, "stored inbound number advanced")
+    finally:
+        await ini.stop(logout=False)
+        await acceptor.stop()
+
+
+class YieldingBatchApp(Recorder):
+    """Records each batch's ClOrdIDs and yields once per batch, as an application awaiting
+    Redis does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[bytes]] = []
+
+    async def on_messages(self, session: FixSession, msgs: list[simplefix.FixMessage]) -> None:
+        self.batches.append([m.get(11) for m in msgs])
+        await asyncio.sleep(0)
+
+
+async def test_a_large_read_is_parsed_in_slices_so_the_application_runs_in_between():
+    # 3,000 orders written at once reach the venue in a few socket reads; parsed a read at a
+    # time, a batch would hold a whole read (hundreds) while the application waited. A batch
+    # may hold the end of one slice and the start of the next read's: at most two slices
+    venue_app = YieldingBatchApp()
+    exch = FixSession(make_settings("acceptor"), store=MemoryStore(), app=venue_app)
+    acceptor = Acceptor([exch], "127.0.0.1", 0)
+    await acceptor.start()
+    broker = FixSession(make_settings("initiator"), store=MemoryStore(), app=Recorder())
+    ini = Initiator(broker, "127.0.0.1", acceptor.port)
+    await ini.start()
+    try:
+        await asyncio.wait_for(broker.wait_logged_on(), 10)
+        sent = [f"c{i}".encode() for i in range(3000)]
+        for cl in sent:
+            broker.send(order(cl.decode()))
+        await until(lambda: sum(len(b) for b in venue_app.batches) == 3000, "all delivered")
+        assert [c for b in venue_app.batches for c in b] == sent  # in order, none twice
+        assert max(len(b) for b in venue_app.batches) <= 2 * PARSE_SLICE
+        assert exch.next_target_seq == 3002  # Logon + 3,000 orders, nothing lost by the pause
     finally:
         await ini.stop(logout=False)
         await acceptor.stop()
