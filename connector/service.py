@@ -577,15 +577,21 @@ class Connector(Application):
         Messages that map to a report on their own (almost all) are mapped in chunks inside
         the applier's iterator, so Redis applies one chunk while the next is mapped. A message
         whose mapping needs Redis (a BusinessMessageReject naming our message, an
-        OrderStatusRequest answer) ends the run; it and its like are applied next, in order."""
-        pos, n = 0, len(msgs)
-        while pos < n:
+        OrderStatusRequest answer) ends the run; it and its like are applied next, in order.
+
+        ``msgs`` grows while this runs (the engine's live batch): whatever it holds when this
+        returns counts as delivered, so the last check of ``len(msgs)`` and the return happen
+        with no await in between."""
+        pos = 0
+        while pos < len(msgs):
             stop: list[tuple[int, mapping.Inbound, dict[bytes, bytes], int]] = []
             reports: list[ExecReport] = []
-            chunks = self._mapped_chunks(msgs, pos, stop, reports)
+            mapped_to = [pos]
+            chunks = self._mapped_chunks(msgs, pos, stop, reports, mapped_to)
             await self._count(reports, await self.applier.apply_chunks(chunks), retry=True)
             if not stop:
-                return
+                pos = mapped_to[0]  # messages appended after the last chunk: another run
+                continue
             j, what, f, seq = stop[0]
             pos = j + 1
             status_reports: list[dict[bytes, bytes]] = []
@@ -597,7 +603,7 @@ class Connector(Application):
                     r = await self._refused_by_seq(what.ref_seq, _s(f.get(b"58", b"")), "BMR", seq)
                     if r is not None:
                         slow.append(r)
-                if pos >= n:
+                if pos >= len(msgs):
                     break
                 nxt = self._map(msgs[pos], count=False)
                 if nxt is None or not _needs_redis(nxt[0]):
@@ -618,18 +624,24 @@ class Connector(Application):
         pos: int,
         stop: list[tuple[int, mapping.Inbound, dict[bytes, bytes], int]],
         produced: list[ExecReport],
+        mapped_to: list[int],
     ) -> Iterator[list[ExecReport]]:
         """Reports of ``msgs[pos:]`` chunk by chunk, up to the first message that needs Redis
-        to be mapped (left in ``stop``); every report yielded is also added to ``produced``."""
+        to be mapped (left in ``stop``); every report yielded is also added to ``produced``.
+        ``len(msgs)`` is read again after each chunk: the engine appends while a chunk is
+        applied. ``mapped_to[0]``: the index after the last message mapped."""
         out: list[ExecReport] = []
-        for j in range(pos, len(msgs)):
+        j = pos
+        while j < len(msgs):
             m = self._map(msgs[j])
+            j += 1
+            mapped_to[0] = j
             if m is not None:
                 what = m[0]
                 if what.report is not None:
                     out.append(what.report)
                 elif _needs_redis(what):
-                    stop.append((j, *m))
+                    stop.append((j - 1, *m))
                     break
                 elif what.status_request_refused:
                     if self.status_requests_supported:

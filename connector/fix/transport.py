@@ -40,6 +40,8 @@ RESEND_CHUNK = 1000  # messages fetched, rebuilt and written per step when answe
 #: times in one poll (megabytes from a venue sending fast); parsing all of that at once keeps the
 #: application's Redis round trips waiting, so the rest is parsed on the next turns, reading paused
 PARSE_SLICE = 256
+#: how far a batch being delivered may grow while ``on_messages`` runs (see Application)
+LIVE_BATCH_MAX = 4096
 
 
 class Application:
@@ -51,9 +53,12 @@ class Application:
 
     Batched delivery: an application that defines ``on_messages(session, msgs)`` as a
     coroutine function gets, instead of ``on_message``, every application message that is
-    ready, in MsgSeqNum order, in one call (the messages that arrived while the previous call
-    ran come in the next). The stored inbound number advances past a batch only once the call
-    returned, so a crash re-delivers, never loses. If the call raises, the batch is NOT taken
+    ready, in MsgSeqNum order, in one call. The list GROWS while the call runs: messages parsed
+    meanwhile are appended in order (up to ``LIVE_BATCH_MAX`` in all; the rest come in the next
+    call), so an application that awaits (Redis) between chunks and reads ``msgs`` by index up to
+    ``len(msgs)`` keeps its round trips busy instead of finishing a batch before it sees the next.
+    The stored inbound number advances past a batch only once the call returned, so a crash
+    re-delivers, never loses. If the call raises, the batch is NOT taken
     as delivered: the session reports ``on_event(session, "apply_failure", repr(exc))`` and
     stops delivering; the batch (with anything newer) is offered again with the next inbound
     application message. An application that cannot retry (the connector) ends the session
@@ -229,6 +234,7 @@ class FixSession:
             self.app.on_message
         )
         self._deliveries: deque[tuple[int, simplefix.FixMessage]] = deque()
+        self._live: list[simplefix.FixMessage] | None = None  # the batch on_messages holds
         # framed inbound messages of this connection not parsed yet (see PARSE_SLICE)
         self._backlog: list[bytes] = []
         self._backlog_pos = 0
@@ -454,6 +460,11 @@ class FixSession:
             if self._async_on_message:
                 for msg in a.deliver:
                     self._deliveries.append((max(_seq_of(msg), floor), msg))
+                    live = self._live
+                    if live is not None and len(live) < LIVE_BATCH_MAX:
+                        live.append(msg)
+                    else:
+                        self._live = None  # full: it stays a prefix of the deliveries
                 if self._delivery_task is None:
                     self._delivery_task = asyncio.get_running_loop().create_task(self._deliver())
             else:
@@ -514,14 +525,16 @@ class FixSession:
         try:
             while self._deliveries:
                 msgs = [m for _, m in self._deliveries]
-                n = len(msgs)
+                self._live = msgs if len(msgs) < LIVE_BATCH_MAX else None
                 try:
                     await on_messages(self, msgs)
                 except Exception as exc:
                     log.exception("%s: on_messages raised", self.session_id)
                     self._event("apply_failure", None, None, repr(exc))
                     return
-                for _ in range(n):
+                finally:
+                    self._live = None
+                for _ in range(len(msgs)):
                     self._deliveries.popleft()
                 self._schedule()
         finally:

@@ -10,6 +10,7 @@ from support.fixtcp import Recorder, make_settings, order
 from support.procs import async_wait_until
 
 from connector.fix.store import MemoryStore
+from connector.fix import transport
 from connector.fix.transport import PARSE_SLICE, Acceptor, FixSession, Initiator
 
 
@@ -52,7 +53,7 @@ async def _pair(app: BatchApp, store: MemoryStore):
     return broker, ini, acceptor
 
 
-async def test_on_messages_gets_every_ready_message_in_one_call_in_sequence_order():
+async def test_messages_arriving_while_a_batch_runs_join_it_in_sequence_order():
     app, store = BatchApp(), MemoryStore()
     broker, ini, acceptor = await _pair(app, store)
     try:
@@ -63,8 +64,27 @@ async def test_on_messages_gets_every_ready_message_in_one_call_in_sequence_orde
         await until(lambda: broker.next_target_seq == 7, "all reports received")
         app.gate.set()
         await until(lambda: sum(len(b) for b in app.batches) == 5, "all delivered")
-        assert app.batches == [[b"a1"], [b"a2", b"a3", b"a4", b"a5"]]
+        assert app.batches == [[b"a1", b"a2", b"a3", b"a4", b"a5"]]  # one live batch
         assert app.single == []
+        await until(lambda: store.next_target == 7, "stored inbound number past the batch")
+    finally:
+        await ini.stop(logout=False)
+        await acceptor.stop()
+
+
+async def test_a_live_batch_stops_growing_at_its_limit_and_the_rest_comes_next(monkeypatch):
+    monkeypatch.setattr(transport, "LIVE_BATCH_MAX", 3)
+    app, store = BatchApp(), MemoryStore()
+    broker, ini, acceptor = await _pair(app, store)
+    try:
+        broker.send(order("a1"))
+        await until(lambda: broker.next_target_seq == 3, "first report received")
+        for i in range(2, 6):
+            broker.send(order(f"a{i}"))
+        await until(lambda: broker.next_target_seq == 7, "all reports received")
+        app.gate.set()
+        await until(lambda: sum(len(b) for b in app.batches) == 5, "all delivered")
+        assert app.batches == [[b"a1", b"a2", b"a3"], [b"a4", b"a5"]]
     finally:
         await ini.stop(logout=False)
         await acceptor.stop()
@@ -112,16 +132,19 @@ class YieldingBatchApp(Recorder):
     def __init__(self) -> None:
         super().__init__()
         self.batches: list[list[bytes]] = []
+        self.first_views: list[int] = []  # how many a batch held when the call began
 
     async def on_messages(self, session: FixSession, msgs: list[simplefix.FixMessage]) -> None:
-        self.batches.append([m.get(11) for m in msgs])
+        self.first_views.append(len(msgs))
         await asyncio.sleep(0)
+        self.batches.append([m.get(11) for m in msgs])  # with what joined while it awaited
 
 
 async def test_a_large_read_is_parsed_in_slices_so_the_application_runs_in_between():
     # 3,000 orders written at once reach the venue in a few socket reads; parsed a read at a
-    # time, a batch would hold a whole read (hundreds) while the application waited. A batch
-    # may hold the end of one slice and the start of the next read's: at most two slices
+    # time, the application would first see a whole read (hundreds) after waiting for all of
+    # it. A call may begin with the end of one slice and the start of the next read's: at most
+    # two slices (the batch then grows while the call awaits)
     venue_app = YieldingBatchApp()
     exch = FixSession(make_settings("acceptor"), store=MemoryStore(), app=venue_app)
     acceptor = Acceptor([exch], "127.0.0.1", 0)
@@ -136,7 +159,7 @@ async def test_a_large_read_is_parsed_in_slices_so_the_application_runs_in_betwe
             broker.send(order(cl.decode()))
         await until(lambda: sum(len(b) for b in venue_app.batches) == 3000, "all delivered")
         assert [c for b in venue_app.batches for c in b] == sent  # in order, none twice
-        assert max(len(b) for b in venue_app.batches) <= 2 * PARSE_SLICE
+        assert max(venue_app.first_views) <= 2 * PARSE_SLICE
         assert exch.next_target_seq == 3002  # Logon + 3,000 orders, nothing lost by the pause
     finally:
         await ini.stop(logout=False)
