@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from support.gateway_orders import BODY
 
 from gateway.errors import ErrorCode, OrderError
 from gateway.model import OrderType, Side, TimeInForce
@@ -12,16 +13,7 @@ from stateless_api import parsing
 
 
 def body(**over: object) -> dict[str, object]:
-    doc: dict[str, object] = {
-        "account": "A1",
-        "client_order_id": "c-1",
-        "symbol": "7203",
-        "side": "buy",
-        "type": "limit",
-        "quantity": 100,
-        "price": "2500.5",
-        "time_in_force": "day",
-    }
+    doc: dict[str, object] = {k: v for k, v in BODY.items() if k != "venue"}
     doc.update(over)
     return {k: v for k, v in doc.items() if v is not ...}
 

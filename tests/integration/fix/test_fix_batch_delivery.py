@@ -53,17 +53,23 @@ async def _pair(app: BatchApp, store: MemoryStore):
     return broker, ini, acceptor
 
 
+async def _five_reports_the_last_four_while_the_first_is_held(broker, app: BatchApp) -> None:
+    """a1's report is delivered and held by the gate; a2-a5's arrive meanwhile; then the gate
+    opens and all five are delivered."""
+    broker.send(order("a1"))
+    await until(lambda: broker.next_target_seq == 3, "first report received")
+    for i in range(2, 6):
+        broker.send(order(f"a{i}"))
+    await until(lambda: broker.next_target_seq == 7, "all reports received")
+    app.gate.set()
+    await until(lambda: sum(len(b) for b in app.batches) == 5, "all delivered")
+
+
 async def test_messages_arriving_while_a_batch_runs_join_it_in_sequence_order():
     app, store = BatchApp(), MemoryStore()
     broker, ini, acceptor = await _pair(app, store)
     try:
-        broker.send(order("a1"))
-        await until(lambda: broker.next_target_seq == 3, "first report received")
-        for i in range(2, 6):  # arrive while the first batch is held
-            broker.send(order(f"a{i}"))
-        await until(lambda: broker.next_target_seq == 7, "all reports received")
-        app.gate.set()
-        await until(lambda: sum(len(b) for b in app.batches) == 5, "all delivered")
+        await _five_reports_the_last_four_while_the_first_is_held(broker, app)
         assert app.batches == [[b"a1", b"a2", b"a3", b"a4", b"a5"]]  # one live batch
         assert app.single == []
         await until(lambda: store.next_target == 7, "stored inbound number past the batch")
@@ -77,13 +83,7 @@ async def test_a_live_batch_stops_growing_at_its_limit_and_the_rest_comes_next(m
     app, store = BatchApp(), MemoryStore()
     broker, ini, acceptor = await _pair(app, store)
     try:
-        broker.send(order("a1"))
-        await until(lambda: broker.next_target_seq == 3, "first report received")
-        for i in range(2, 6):
-            broker.send(order(f"a{i}"))
-        await until(lambda: broker.next_target_seq == 7, "all reports received")
-        app.gate.set()
-        await until(lambda: sum(len(b) for b in app.batches) == 5, "all delivered")
+        await _five_reports_the_last_four_while_the_first_is_held(broker, app)
         assert app.batches == [[b"a1", b"a2", b"a3"], [b"a4", b"a5"]]
     finally:
         await ini.stop(logout=False)

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from decimal import Decimal as D
 
 import pytest
-from support.gateway_orders import stored_order
+from support.gateway_orders import BODY, stored_order
 
 from gateway.errors import ErrorCode, OrderError
 from gateway.model import NewOrderRequest, Order, OrderStatus, OrderType, TimeInForce
@@ -21,17 +21,6 @@ PRE_OPEN = datetime(2026, 11, 26, 23, 30, tzinfo=UTC)  # 08:30 JST
 LUNCH = datetime(2026, 11, 27, 3, 0, tzinfo=UTC)  # 12:00 JST
 CLOSING = datetime(2026, 11, 27, 6, 27, tzinfo=UTC)  # 15:27 JST
 CLOSED = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)  # 17:00 JST
-BODY = {
-    "account": "A1",
-    "client_order_id": "c-1",
-    "symbol": "7203",
-    "side": "buy",
-    "type": "limit",
-    "quantity": 100,
-    "price": "2500.5",
-    "time_in_force": "day",
-    "venue": "TSE",
-}
 
 
 def req(**kw) -> NewOrderRequest:
