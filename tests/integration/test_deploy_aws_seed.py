@@ -4,7 +4,6 @@ then ``deploy/ordergate.toml`` resolves from it and a real ``ordergate api`` sta
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,7 +13,8 @@ import httpx
 import jwt
 import pytest
 from support.api import ORDERGATE, ApiProcess
-from support.procs import RedisServer, free_port, port_open, wait_until
+from support.moto import moto_server
+from support.procs import RedisServer
 
 from gateway.config import GatewayConfig
 from gateway.references import _aws_client
@@ -26,25 +26,8 @@ CONFIG = str(ROOT / "deploy" / "ordergate.toml")
 
 @pytest.fixture(scope="module")
 def aws_env() -> Iterator[dict[str, str]]:
-    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: port_open(port), 30, "moto server")
-        yield {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "ap-northeast-1",
-            "OG_ENVIRONMENT": "dev",
-        }
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with moto_server() as env:
+        yield {**env, "OG_ENVIRONMENT": "dev"}
 
 
 class ConfigOnlyApi(ApiProcess):

@@ -1,13 +1,9 @@
 """Config values by reference from AWS SSM and Secrets Manager, against a real moto server."""
 
 import json
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from support.procs import free_port, port_open, wait_until
+from support.moto import moto_server
 
 from gateway.config import ConfigError, from_dict
 from gateway.references import _aws_client
@@ -17,24 +13,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def aws_env():
-    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-    port = free_port()
-    proc = subprocess.Popen(
-        [exe, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_until(lambda: port_open(port), 30, "moto server")
-        yield {
-            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "ap-northeast-1",
-        }
-    finally:
-        proc.terminate()
-        proc.wait(10)
+    with moto_server() as env:
+        yield env
 
 
 def test_redis_url_from_ssm_by_logical_name(aws_env):
