@@ -158,6 +158,7 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
         self._flush_soon = False
         self._head_src: Any = None
         self._head = b""
+        self._idle_since: float | None = None  # when the connection last went idle
 
     # --- parser callbacks --------------------------------------------------------------
 
@@ -344,19 +345,47 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
             self._unset_keepalive_if_required()
             HttpToolsProtocol._start_asgi_task(self, *job)
         elif not self.answers:
-            self._unset_keepalive_if_required()
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
+            self._arm_keepalive()
         self._gate_reading()
 
     def _gate_reading(self) -> None:
         """Read on unless the client's answers back up: the write buffer is full (uvicorn's
         flow control), too many answers are pending, or a uvicorn request waits its turn."""
-        if self.flow.write_paused or len(self.answers) > MAX_PENDING or self.answers.waiting_job():
+        answers = self.answers
+        if self.flow.write_paused or (
+            answers and (len(answers) > MAX_PENDING or answers.waiting_job())
+        ):
             self.flow.pause_reading()
         else:
             self.flow.resume_reading()
+
+    # --- keep-alive --------------------------------------------------------------------
+    # uvicorn arms a timer whenever a connection goes idle and cancels it when data comes:
+    # a TimerHandle made and cancelled per request. Here one timer runs per idle period;
+    # when it fires it checks whether the connection really stayed idle that long.
+
+    def _unset_keepalive_if_required(self) -> None:
+        """uvicorn calls this when data arrives (and at connection end): busy, not idle."""
+        self._idle_since = None
+
+    def _arm_keepalive(self) -> None:
+        """Every answer is out and nothing is pending: the idle clock starts now."""
+        self._idle_since = self.loop.time()
+        if self.timeout_keep_alive_task is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self._keepalive_due
+            )
+
+    def _keepalive_due(self) -> None:
+        self.timeout_keep_alive_task = None
+        idle_since = self._idle_since
+        if idle_since is None or self.answers:
+            return  # busy since: the next idle moment arms the timer again
+        left = idle_since + self.timeout_keep_alive - self.loop.time()
+        if left > 0:
+            self.timeout_keep_alive_task = self.loop.call_later(left, self._keepalive_due)
+        else:
+            self.timeout_keep_alive_handler()
 
     def _start_asgi_task(self, cycle: Any, app: Any) -> None:
         self.answers.push(Slot((cycle, app)))
@@ -401,6 +430,9 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         ctx = self.ctx
         for slot in self.answers.clear():
             if slot.job is not None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -308,3 +310,58 @@ async def test_a_deep_pipeline_pauses_reading_and_still_answers_everything_in_or
     assert [a[0] for a in got] == [202] * len(ids)
     assert [json.loads(a[2])["client_order_id"] for a in got] == ids
     assert await orders_of(redis_client) == len(ids)
+
+
+@pytest.fixture(scope="module")
+def brief_api(redis_server: RedisServer) -> Iterator[ApiProcess]:
+    """An API that closes connections idle for one second (``--keep-alive 1``)."""
+    proc = ApiProcess(redis_server.url, extra=["--keep-alive", "1"]).start()
+    yield proc
+    proc.stop()
+
+
+async def test_an_idle_keep_alive_connection_is_closed_after_the_timeout(
+    brief_api: ApiProcess,
+) -> None:
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection("127.0.0.1", brief_api.port)
+    try:
+        writer.write(submit("idle-1"))
+        assert (await read_response(reader))[0] == 202
+        answered = loop.time()
+        assert await asyncio.wait_for(reader.read(), 10) == b""  # the server closed it
+        idle = loop.time() - answered
+    finally:
+        writer.close()
+    assert 0.9 <= idle < 5, idle
+
+
+async def test_a_connection_busy_past_the_timeout_is_not_closed_while_in_use(
+    brief_api: ApiProcess,
+) -> None:
+    # requests every 0.3 s for 2.4 s: never idle for the 1 s timeout, though the first idle
+    # period's timer fires in the middle of the run
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection("127.0.0.1", brief_api.port)
+    try:
+        for i in range(8):
+            writer.write(submit(f"busy-{i}"))
+            assert (await read_response(reader))[0] == 202, i
+            await asyncio.sleep(0.3)  # the client's pace, not a wait for a condition
+        answered = loop.time()
+        assert await asyncio.wait_for(reader.read(), 10) == b""
+        idle = loop.time() - answered
+    finally:
+        writer.close()
+    assert 0.6 <= idle < 5, idle  # about 1 s after the last answer (0.3 s of it slept)
+
+
+def test_keep_alive_must_be_positive() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway.cli", "api", "--keep-alive", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "--keep-alive must be a positive number of seconds" in done.stderr
