@@ -73,12 +73,6 @@ _FIELDS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitOutcome:
-    order: Order
-    created: bool  # False: the same request was accepted before (idempotent replay)
-
-
 def _script_error(code: str, retry_after_ms: Any = None) -> OrderError:
     ec = ErrorCode(code)
     retry = None
@@ -180,6 +174,44 @@ class SubmitCall:
     order_id: str
     keys: list[Any]
     args: list[Any]
+    price_text: str | None  # price_str(request.price), for the answer
+
+
+class SubmitOutcome:
+    """A submit's result: the order, and whether this submit created it (False: the same
+    request was accepted before, an idempotent replay).
+
+    An order this submit created is described by its ``call`` alone, so its ``Order`` (23
+    frozen fields, ~4 us) is only built when ``order`` is read: the API formats its answer
+    from the call (``stateless_api.presenters.outcome_body``)."""
+
+    __slots__ = ("_order", "created", "call")
+
+    def __init__(self, order: Order | None, created: bool, call: SubmitCall | None = None):
+        if order is None and call is None:
+            raise ValueError("an outcome needs the order or the call that created it")
+        self._order = order
+        self.created = created
+        self.call = call  # set for an order this submit created
+
+    @property
+    def order(self) -> Order:
+        if self._order is None:
+            call = self.call
+            assert call is not None
+            self._order = _new_order(call.request, call.order_id, call.p, call.venue, call.at)
+        return self._order
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SubmitOutcome):
+            return NotImplemented
+        return (self.order, self.created) == (other.order, other.created)
+
+    def __hash__(self) -> int:
+        return hash((self.order, self.created))
+
+    def __repr__(self) -> str:
+        return f"SubmitOutcome(order={self.order!r}, created={self.created!r})"
 
 
 class MomentRefusal(Exception):
@@ -363,7 +395,7 @@ class OrderGateway:
             enq_before,
             self._enq_after,
         ]
-        return SubmitCall(request, process, now, p, venue, at, order_id, skeys, args)
+        return SubmitCall(request, process, now, p, venue, at, order_id, skeys, args, price)
 
     def finish_submit(self, call: SubmitCall, res: Any, acked: int) -> SubmitOutcome | str | None:
         """The submit script's reply as an outcome: ``SubmitOutcome`` when accepted; the
@@ -378,8 +410,7 @@ class OrderGateway:
                     f"order written but acknowledged by {acked} of "
                     f"{self.config.wait_replicas} replicas",
                 )
-            r = call.request
-            return SubmitOutcome(_new_order(r, call.order_id, call.p, call.venue, call.at), True)
+            return SubmitOutcome(None, True, call)
         if status == "dup":
             return _s(res[1])
         code = _s(res[1])

@@ -33,7 +33,7 @@ from .context import (
     principal_for,
     too_large,
 )
-from .presenters import order_body
+from .presenters import outcome_body
 
 log = logging.getLogger("ordergate.api")
 
@@ -112,7 +112,7 @@ def order_request(principal: Principal, body: bytes) -> NewOrderRequest:
 def accepted(ctx: ApiContext, outcome: SubmitOutcome) -> Answer:
     """202 with the new order, or 200 with the one an earlier submit of the same body made."""
     ctx.metrics.order_outcome("created" if outcome.created else "duplicate")
-    body = order_body(outcome.order)
+    body = outcome_body(outcome)
     return (202 if outcome.created else 200), _JSON_HEADERS + [_length(body)], body
 
 
