@@ -138,10 +138,33 @@ _ENC = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps builds
 _ENQ_AFTER = _split_entry(_step("", "enqueued", "", {"stream": "", "entry_id": _ENTRY}))[1]
 
 
+class _SecondText:
+    """The ``YYYY-MM-DDTHH:MM:SS`` part of the last UTC second formatted: consecutive submits
+    fall in the same second, so the date and time are formatted once per second and only
+    the microseconds per order (``isoformat`` was ~1.3 us a call)."""
+
+    __slots__ = ("second", "text")
+
+    def __init__(self) -> None:
+        self.second: tuple[int, ...] = ()
+        self.text = ""
+
+    def of(self, at: datetime) -> str:
+        """The formatted second of an aware UTC datetime (exact key: every field of it)."""
+        second = (at.second, at.minute, at.hour, at.day, at.month, at.year)
+        if second != self.second:
+            self.text = at.isoformat(timespec="seconds")[:-6]
+            self.second = second
+        return self.text
+
+
+_SECOND = _SecondText()
+
+
 def _utc_iso(at: datetime) -> str:
-    """``utc_iso`` for the clock's own aware-UTC datetimes (isoformat is faster than strftime)."""
+    """``utc_iso`` for the clock's own aware-UTC datetimes, the second's text reused."""
     if at.tzinfo is UTC:
-        return at.isoformat(timespec="microseconds")[:-6] + "Z"
+        return f"{_SECOND.of(at)}.{at.microsecond:06d}Z"
     return utc_iso(at)
 
 

@@ -8,6 +8,7 @@ the venue; ``validate_replace`` does the same for an amendment. Each failure is 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -277,28 +278,47 @@ class NewOrderValidator:
         self.refdata = refdata
         self.routing = routing
         self._cache: dict[tuple[Any, ...], tuple[Symbol, str, Decimal]] = {}
-        # session boundaries fall on whole minutes: the phase is then one per (venue, minute)
-        self._phases: dict[tuple[str, int], Phase] | None = {}
+        # session boundaries fall on whole minutes: the phase (and the time in force it
+        # allows, fixed per venue and phase) is then one per (venue, minute)
+        self._phases: dict[tuple[str, int], tuple[Phase, frozenset[TimeInForce]]] | None = {}
         for code in venue_codes():
             v = get_venue(code)
             for sess in v.sessions if v is not None else ():
                 if any(t.second or t.microsecond for t in (sess.start, sess.end)):
                     self._phases = None
+        self._day_second = math.nan  # the second ``_day`` was computed for
+        self._day: tuple[date, int] = (date.min, 0)
 
-    def _phase(self, venue: str, now: datetime) -> Phase:
+    def _trading_day(self, now: datetime, second: float) -> tuple[date, int]:
+        """(Tokyo date, trading unit) of ``now``, computed once per second (``second`` is
+        ``now``'s timestamp floored): the date only changes on a whole second, and
+        ``astimezone`` plus the unit's lookup cost more than the rest of a cache hit."""
+        if second != self._day_second:
+            on = now.astimezone(TOKYO).date()
+            self._day = (on, market_rules.trading_unit(on))
+            self._day_second = second
+        return self._day
+
+    def _phase(
+        self, venue: str, now: datetime, second: float
+    ) -> tuple[Phase, frozenset[TimeInForce]]:
+        """The venue's phase at ``now`` and the time in force it allows, once per minute."""
         if self._phases is None:
-            return phase_at(venue, now)
-        key = (venue, int(now.timestamp()) // 60)
-        phase = self._phases.get(key)
-        if phase is None:
             phase = phase_at(venue, now)
+            return phase, allowed_time_in_force(venue, phase)
+        key = (venue, int(second) // 60)
+        hit = self._phases.get(key)
+        if hit is None:
+            phase = phase_at(venue, now)
+            hit = (phase, allowed_time_in_force(venue, phase))
             if len(self._phases) >= 1024:
                 self._phases.clear()
-            self._phases[key] = phase
-        return phase
+            self._phases[key] = hit
+        return hit
 
     def validate(self, request: NewOrderRequest, now: datetime) -> ValidatedOrder:
-        on = now.astimezone(TOKYO).date()
+        second = now.timestamp() // 1
+        on, unit = self._trading_day(now, second)
         key = (request.symbol, request.type, request.price, request.venue, on)
         hit = self._cache.get(key)
         if hit is None:
@@ -308,11 +328,13 @@ class NewOrderValidator:
             self._cache[key] = (v.symbol, v.venue, v.risk_price)
             return v
         sym, venue, risk_price = hit
-        _check_quantity(request.quantity, on)
-        phase = self._phase(venue, now)
+        quantity = request.quantity
+        if quantity <= 0 or quantity % unit:
+            _check_quantity(quantity, on)  # raises, with the message of the full path
+        phase, allowed = self._phase(venue, now, second)
         if phase is Phase.closed and request.when_closed == "reject":
             raise OrderError(ErrorCode.market_closed, f"{venue} is closed", "venue")
-        if request.time_in_force not in allowed_time_in_force(venue, phase):
+        if request.time_in_force not in allowed:
             raise OrderError(
                 ErrorCode.time_in_force_not_allowed,
                 f"{request.time_in_force.value} is not allowed at {venue} during {phase.value}",

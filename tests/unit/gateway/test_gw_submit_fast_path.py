@@ -84,6 +84,23 @@ def test_fast_utc_timestamp_equals_utc_iso(naive):
     assert _utc_iso(at) == utc_iso(at)
 
 
+def test_fast_utc_timestamp_follows_the_second_in_any_order_of_calls():
+    """The cached second must never leak into another second (a stale cache would answer
+    the previous second's text)."""
+    last = datetime(2026, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC)
+    moments = [
+        last - timedelta(seconds=1),
+        last,
+        last + timedelta(microseconds=1),  # next second, next day, next year
+        last,  # back again
+        last + timedelta(minutes=1),  # same second field, another minute
+        last + timedelta(hours=1),
+        last + timedelta(days=1),
+        last.replace(year=2025),
+    ]
+    assert [_utc_iso(at) for at in moments] == [utc_iso(at) for at in moments]
+
+
 def test_enqueued_step_tail_is_what_the_general_step_leaves_after_the_entry_id():
     full = _step(
         "2026-11-27T01:00:00.000000Z", "enqueued", "api@h:1", {"stream": "s", "entry_id": _ENTRY}
@@ -158,3 +175,28 @@ def _plain_phase_or_code(request, now):
         return validate_new_order(request, REF, now, ROUTING).phase
     except OrderError as exc:
         return exc.code
+
+
+def test_cached_validator_follows_the_trading_day_across_tokyo_midnight():
+    """The Tokyo date (and the day's unit and limits) is computed once per second: the order
+    just after midnight must count against the new day, the one just before against the old."""
+    validator = NewOrderValidator(REF, ROUTING)
+    midnight = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)  # Friday 2026-11-27 00:00 JST
+    request = parse_new_order(BODY)
+    moments = [
+        midnight - timedelta(microseconds=1),
+        midnight,
+        midnight + timedelta(microseconds=999_999),
+        midnight - timedelta(microseconds=2),  # back before midnight (a clock step)
+        midnight + timedelta(days=1, seconds=-1),
+    ]
+    for now in moments:
+        plain = validate_new_order(request, REF, now, ROUTING)
+        cached = validator.validate(request, now)
+        assert (cached.trading_day, cached.phase, cached.risk_price) == (
+            plain.trading_day,
+            plain.phase,
+            plain.risk_price,
+        )
+    assert validator.validate(request, midnight).trading_day.isoformat() == "2026-11-27"
+    assert validator.validate(request, moments[0]).trading_day.isoformat() == "2026-11-26"
