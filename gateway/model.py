@@ -118,6 +118,41 @@ class NewOrderRequest:
         )
 
 
+_SET_REQUEST_FIELDS = tuple(
+    NewOrderRequest.__dict__[name].__set__ for name in NewOrderRequest.__dataclass_fields__
+)
+
+
+def new_order_request(
+    account: str,
+    client_order_id: str,
+    symbol: str,
+    side: Side,
+    type: OrderType,
+    quantity: int,
+    price: Decimal | None,
+    time_in_force: TimeInForce,
+    venue: str | None,
+    when_closed: WhenClosed,
+) -> NewOrderRequest:
+    """``NewOrderRequest(...)`` (every field, in order) for the parser's hot path: the same
+    frozen object, its slots set through their descriptors, since a frozen dataclass's
+    ``__init__`` pays one ``object.__setattr__`` call per field (~0.7 us of ~1.7)."""
+    request: NewOrderRequest = object.__new__(NewOrderRequest)
+    s_acc, s_cid, s_sym, s_side, s_type, s_qty, s_px, s_tif, s_venue, s_wc = _SET_REQUEST_FIELDS
+    s_acc(request, account)
+    s_cid(request, client_order_id)
+    s_sym(request, symbol)
+    s_side(request, side)
+    s_type(request, type)
+    s_qty(request, quantity)
+    s_px(request, price)
+    s_tif(request, time_in_force)
+    s_venue(request, venue)
+    s_wc(request, when_closed)
+    return request
+
+
 @dataclass(frozen=True, slots=True)
 class Fill:
     exec_id: str

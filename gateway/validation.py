@@ -26,6 +26,7 @@ from gateway.model import (
     OrderType,
     Side,
     TimeInForce,
+    new_order_request,
 )
 from gateway.refdata import ReferenceData, Symbol
 from gateway.routing import RoutingTable
@@ -143,17 +144,17 @@ def parse_new_order(body: Any) -> NewOrderRequest:
         raise _bad("when_closed", "when_closed must be hold or reject")
     if "quantity" not in body:
         raise _bad("quantity", "quantity is required")
-    return NewOrderRequest(
-        account=_str(body, "account", ACCOUNT_RE),
-        client_order_id=_str(body, "client_order_id", CLIENT_ORDER_ID_RE),
-        symbol=_str(body, "symbol"),
-        side=_enum(body, "side", Side),
-        type=_enum(body, "type", OrderType),
-        quantity=parse_quantity(body["quantity"]),
-        price=parse_price(body.get("price")),
-        time_in_force=_enum(body, "time_in_force", TimeInForce, "day"),
-        venue=venue,
-        when_closed=when_closed,
+    return new_order_request(  # fields checked in this order: the first failure is raised
+        _str(body, "account", ACCOUNT_RE),
+        _str(body, "client_order_id", CLIENT_ORDER_ID_RE),
+        _str(body, "symbol"),
+        _enum(body, "side", Side),
+        _enum(body, "type", OrderType),
+        parse_quantity(body["quantity"]),
+        parse_price(body.get("price")),
+        _enum(body, "time_in_force", TimeInForce, "day"),
+        venue,
+        when_closed,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -43,13 +44,37 @@ def is_json_content_type(content_type: str | None) -> bool:
     return media == "application/json"
 
 
+def _compact_object(text: str) -> Any:
+    """The object a body of exactly one JSON object (``{`` first, ``}`` last, nothing around
+    it) holds, straight from the C scanner; None for anything else, which then takes the
+    decoder's full path (its whitespace handling and its error messages). Skips
+    ``JSONDecoder.decode``'s two whitespace matches and method calls (~0.5 us)."""
+    if not (text.startswith("{") and text.endswith("}")):
+        return None
+    try:
+        doc, end = _SCAN(text, 0)
+    except (ValueError, StopIteration, RecursionError):
+        return None
+    return doc if end == len(text) else None
+
+
+def _encoding(body: bytes) -> str:
+    """``json.detect_encoding``, answered at once for the usual body: ``{`` then a non-zero
+    byte can only be UTF-8 (every BOM and UTF-16/32 body starts otherwise)."""
+    if body[:1] == b"{" and body[1:2] not in (b"", b"\x00"):
+        return "utf-8"
+    return json.detect_encoding(body)
+
+
 def parse_json_object(body: bytes) -> dict[str, Any]:
     """A JSON object, with numbers kept exact (no float)."""
     try:
         # what json.loads does with bytes, with one decoder for the process (json.loads
         # builds a new one per call when given parse_float)
-        text = body.decode(json.detect_encoding(body), "surrogatepass")
-        doc = _DECODER.decode(text)
+        text = body.decode(_encoding(body), "surrogatepass")
+        doc = _compact_object(text)
+        if doc is None:
+            doc = _DECODER.decode(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid(None, f"body is not valid JSON: {exc}") from None
     except RecursionError:
@@ -64,6 +89,8 @@ def _reject_constant(name: str) -> Any:
 
 
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+# the decoder's C scanner: one JSON value at an index -> (value, end); not in the type stubs
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _reject_unknown(doc: dict[str, Any], allowed: frozenset[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -144,3 +145,48 @@ def test_list_limit_out_of_range_is_refused(limit: str) -> None:
 )
 def test_only_json_media_type_is_accepted(content_type: str | None, ok: bool) -> None:
     assert parsing.is_json_content_type(content_type) is ok
+
+
+def _general_parse(raw: bytes) -> object:
+    """What ``parse_json_object`` answered before its shortcuts: ``json.detect_encoding`` and
+    the decoder's full ``decode`` (the document, or the error's message)."""
+    try:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+        doc = parsing._DECODER.decode(text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return f"body is not valid JSON: {exc}"
+    except RecursionError:
+        return "body is nested too deeply"
+    return doc if isinstance(doc, dict) else "body must be a JSON object"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"price":"2500.5","quantity":100}',
+        b'{"x": 0.1, "y": [1, {"z": null}]}',
+        b' {"a":1} ',  # whitespace around: the decoder's path
+        b"{}",
+        b"{",
+        b'{"a":1}}',  # extra data after the object
+        b'{"a":1} {"b":2}',
+        b'{"a":NaN}',
+        b'{"a":-Infinity}',
+        b'{"a" 1}',
+        b'{"a":1,}',
+        b'{"a":"\xff"}',  # not UTF-8
+        b'{"a":"\\ud800"}',  # a lone surrogate escape
+        b"\xef\xbb\xbf" + b'{"a":1}',  # UTF-8 with a BOM
+        '{"a":"\u00e9"}'.encode("utf-16-le"),
+        '{"a":1}'.encode("utf-16"),
+        '{"a":1}'.encode("utf-32-be"),
+        b"[" * 100_000 + b"]" * 100_000,
+        b"{" + b'"a":[' * 100_000 + b"]" * 100_000 + b"}",
+    ],
+)
+def test_json_object_shortcuts_answer_like_the_general_decoder(raw: bytes) -> None:
+    try:
+        got: object = parsing.parse_json_object(raw)
+    except OrderError as exc:
+        got = exc.message
+    assert got == _general_parse(raw)

@@ -4,7 +4,7 @@ Each shortcut (direct msgpack encoders, the cached validator, the id generator's
 prefix, the trail step templates) must be invisible on the wire and in every answer.
 """
 
-from dataclasses import replace
+from dataclasses import FrozenInstanceError, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
@@ -23,7 +23,7 @@ from gateway.codec import (
     encode_submitted,
 )
 from gateway.errors import OrderError
-from gateway.model import OrderType, TimeInForce, utc_iso
+from gateway.model import NewOrderRequest, OrderType, Side, TimeInForce, utc_iso
 from gateway.orders import _ENQ_AFTER, _ENTRY, _split_entry, _step, _utc_iso
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
@@ -200,3 +200,15 @@ def test_cached_validator_follows_the_trading_day_across_tokyo_midnight():
         )
     assert validator.validate(request, midnight).trading_day.isoformat() == "2026-11-27"
     assert validator.validate(request, moments[0]).trading_day.isoformat() == "2026-11-26"
+
+
+def test_parsed_request_is_the_dataclass_a_constructor_call_makes():
+    """``parse_new_order`` builds the request through its slots: equal, same hash, frozen."""
+    parsed = parse_new_order({**BODY, "venue": "TSE", "when_closed": "reject"})
+    made = NewOrderRequest(
+        "A1", "c-1", "7203", Side.buy, OrderType.limit, 100, D("2500.5"), TimeInForce.day,
+        "TSE", "reject",
+    )  # fmt: skip
+    assert parsed == made and hash(parsed) == hash(made) and repr(parsed) == repr(made)
+    with pytest.raises(FrozenInstanceError):
+        parsed.quantity = 200  # type: ignore[misc]
