@@ -99,23 +99,28 @@ class NewOrderRequest:
     when_closed: WhenClosed = "hold"
 
     def fingerprint(self) -> str:
-        """Canonical text of the body: a retry with the same body has the same fingerprint.
+        """Canonical text of the body: a retry with the same body has the same fingerprint."""
+        return fingerprint(self, price_str(self.price))
 
-        Fields joined by US (0x1f), which no validated field can contain."""
-        return "\x1f".join(
-            (
-                self.account,
-                self.client_order_id,
-                self.symbol,
-                self.side.value,
-                self.type.value,
-                str(self.quantity),
-                price_str(self.price) or "",
-                self.time_in_force.value,
-                self.venue or "",
-                self.when_closed,
-            )
+
+def fingerprint(request: NewOrderRequest, price_text: str | None) -> str:
+    """``request.fingerprint()`` with its price's text given (the submit has it already).
+
+    Fields joined by US (0x1f), which no validated field can contain."""
+    return "\x1f".join(
+        (
+            request.account,
+            request.client_order_id,
+            request.symbol,
+            request.side._value_,  # the member's value without Enum's property descriptor
+            request.type._value_,
+            str(request.quantity),
+            price_text or "",
+            request.time_in_force._value_,
+            request.venue or "",
+            request.when_closed,
         )
+    )
 
 
 _SET_REQUEST_FIELDS = tuple(

@@ -12,7 +12,7 @@ import json
 import math
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -40,6 +40,7 @@ from gateway.model import (
     OrderStatus,
     OrderType,
     TrailStep,
+    fingerprint,
     price_str,
     utc_iso,
 )
@@ -274,6 +275,7 @@ class OrderGateway:
         self._packs = packs_itself(redis)  # single Redis: the batcher packs RESP itself
         self._proc_args: dict[str, tuple[Any, Any]] = {}
         self._enq_after: Any = resp_bulk(_ENQ_AFTER) if self._packs else _ENQ_AFTER
+        self._day = (date.min, date.min.isoformat())  # the last trading day and its text
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -334,6 +336,12 @@ class OrderGateway:
             self._plans[(account, venue)] = plan
         return plan
 
+    def _day_text(self, day: date) -> str:
+        """ARGV[14] of submit.lua: the trading day's ISO text, formatted once per day."""
+        if day != self._day[0]:
+            self._day = (day, day.isoformat())
+        return self._day[1]
+
     def _process_args(self, process: str) -> tuple[Any, Any]:
         """ARGV[17..18] of submit.lua: the process name and the events stream's MAXLEN."""
         pair = self._proc_args.get(process)
@@ -358,15 +366,14 @@ class OrderGateway:
         one JSON encoder (see the README's order API benchmark for what each step saved)."""
         now = self.clock() if now is None else now
         try:
-            v = self.validator.validate(request, now)  # pure: no Redis before it
+            _, venue, _, risk_price, day = self.validator.check(request, now)  # pure, no Redis
         except OrderError as exc:
             if exc.code in BODY_ONLY_ERRORS:
                 raise  # no earlier submit of this body can have been accepted: 422 at once
             raise MomentRefusal(exc) from None
-        venue = v.venue
         plan = self._plan(request.account, venue)
         p = plan.p
-        notional = math.ceil(v.risk_price * request.quantity)
+        notional = math.ceil(risk_price * request.quantity)
         at = _utc_iso(now)
         price = price_str(request.price)
         side = request.side._value_  # the member's value without Enum's property descriptor
@@ -394,13 +401,13 @@ class OrderGateway:
         ]
         args: list[Any] = [
             order_id,
-            request.fingerprint(),
+            fingerprint(request, price),
             *plan.account_venue,
             side,
             qty,
             notional,
             *plan.limits,
-            v.trading_day.isoformat(),
+            self._day_text(day),
             encode_new_order(
                 order_id, account, cid, request.symbol, side, otype, qty, price, tif, venue, at
             ),

@@ -318,6 +318,14 @@ class NewOrderValidator:
         return hit
 
     def validate(self, request: NewOrderRequest, now: datetime) -> ValidatedOrder:
+        return ValidatedOrder(request, *self.check(request, now))
+
+    def check(
+        self, request: NewOrderRequest, now: datetime
+    ) -> tuple[Symbol, str, Phase, Decimal, date]:
+        """``validate``'s fields after the request: (symbol, venue, phase, risk price, trading
+        day). The submit takes these without the ``ValidatedOrder`` (a frozen dataclass
+        costs ~1 us to build, half of a cache hit)."""
         second = now.timestamp() // 1
         on, unit = self._trading_day(now, second)
         key = (request.symbol, request.type, request.price, request.venue, on)
@@ -327,7 +335,7 @@ class NewOrderValidator:
             if len(self._cache) >= self.MAX_ENTRIES:
                 self._cache.clear()
             self._cache[key] = (v.symbol, v.venue, v.risk_price)
-            return v
+            return v.symbol, v.venue, v.phase, v.risk_price, v.trading_day
         sym, venue, risk_price = hit
         quantity = request.quantity
         if quantity <= 0 or quantity % unit:
@@ -341,7 +349,7 @@ class NewOrderValidator:
                 f"{request.time_in_force.value} is not allowed at {venue} during {phase.value}",
                 "time_in_force",
             )
-        return ValidatedOrder(request, sym, venue, phase, risk_price, on)
+        return sym, venue, phase, risk_price, on
 
 
 def validate_replace(

@@ -212,3 +212,18 @@ def test_parsed_request_is_the_dataclass_a_constructor_call_makes():
     assert parsed == made and hash(parsed) == hash(made) and repr(parsed) == repr(made)
     with pytest.raises(FrozenInstanceError):
         parsed.quantity = 200  # type: ignore[misc]
+
+
+def test_fingerprint_text_is_the_stored_one():
+    """The fingerprint is stored with the order (idempotent replays compare it): its text must
+    not change, whichever way the submit computes it."""
+    request = parse_new_order({**BODY, "price": "2500.50"})
+    assert (
+        request.fingerprint()
+        == "A1\x1fc-1\x1f7203\x1fbuy\x1flimit\x1f100\x1f2500.5\x1fday\x1f\x1fhold"
+    )
+    market = replace(request, type=OrderType.market, price=None, venue="TSE")
+    assert (
+        market.fingerprint()
+        == "A1\x1fc-1\x1f7203\x1fbuy\x1fmarket\x1f100\x1f\x1fday\x1fTSE\x1fhold"
+    )
