@@ -13,12 +13,14 @@ import contextlib
 import hashlib
 import inspect
 from collections.abc import Iterable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from redis import exceptions as rexc
 
 from gateway.errors import ErrorCode, OrderError
+from gateway.resp_pipe import RespPipe
 from gateway.states import lua_table
 
 LUA_DIR = Path(__file__).parent / "lua"
@@ -260,7 +262,12 @@ class Batcher:
     Under load many requests are in flight at once and redis-py's per-command cost (pool,
     packing, parsing) dominated the submit path; batching pays it once per batch. With
     ``wait_replicas`` the batch ends with one ``WAIT`` on the same connection, covering every
-    write in it. Results come back per call, in order; a NOSCRIPT call is retried with EVAL.
+    write in it. Results come back per call, in order; a NOSCRIPT call is sent again after
+    loading its script (a restarted Redis, SCRIPT FLUSH).
+
+    A single-node client's batches go on a :class:`~gateway.resp_pipe.RespPipe` (one write, the
+    callers' futures resolved as the replies are parsed: no task, no pool); any other client
+    (cluster, unix socket, TLS) goes through redis-py (:func:`pipeline`, a task per batch).
     """
 
     def __init__(
@@ -270,9 +277,13 @@ class Batcher:
         self.max_batch = max_batch
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
+        self.pipe = RespPipe.for_client(redis)
         self._queue: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]] = []
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wait_packed = pack_commands(self._wait())
+        self._wait_slack = wait_timeout_ms / 1000 if wait_replicas else 0.0
 
     async def call(
         self, script: Script, keys: Sequence[str], args: Sequence[Any]
@@ -286,7 +297,9 @@ class Batcher:
     ) -> asyncio.Future[Any]:
         """``call`` without a coroutine: a future of ``(result, acked)``, for callers that
         continue in a done-callback (the HTTP fast path: no task per request)."""
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            loop = self._running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         self._queue.append((script, keys, args, fut))
         if len(self._queue) >= self.max_batch:
@@ -296,22 +309,110 @@ class Batcher:
             loop.call_soon(self._flush)
         return fut
 
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        """The loop, looked up only when the cached one stopped running: on Python 3.11
+        ``get_running_loop`` costs a ``getpid`` syscall per call. A caller runs on a running
+        loop and only one loop runs per thread, so a cached loop that is not running means
+        another loop (tests run one after another): what was queued on the old one is dead."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop = loop
+            self._queue = []
+            self._scheduled = False
+        return loop
+
+    def _wait(self) -> list[Sequence[Any]]:
+        return [["WAIT", self.wait_replicas, self.wait_timeout_ms]] if self.wait_replicas else []
+
     def _flush(self) -> None:
         self._scheduled = False
         if not self._queue:
             return
         batch, self._queue = self._queue, []
+        if self.pipe is not None:
+            self._send(batch)
+            return
         task = asyncio.get_running_loop().create_task(self._run(batch))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    # --- single Redis: the RESP pipe ---------------------------------------------------------
+
+    def _send(
+        self, batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]]
+    ) -> None:
+        """One write; :meth:`_replied` resolves the futures when the replies are in."""
+        assert self.pipe is not None and self._loop is not None
+        packed = pack_script_calls([(script, keys, args) for script, keys, args, _ in batch])
+        self.pipe.send(
+            self._loop,
+            packed + self._wait_packed if self.wait_replicas else packed,
+            len(batch) + (1 if self.wait_replicas else 0),
+            partial(self._replied, batch, 0),
+            self._wait_slack,
+        )
+
+    def _replied(
+        self,
+        batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]],
+        skip: int,
+        replies: list[Any] | BaseException,
+    ) -> None:
+        """Each caller's reply (``skip`` replies of SCRIPT LOADs first); NOSCRIPT calls are sent
+        again behind a SCRIPT LOAD, unless this already was that second try."""
+        if isinstance(replies, BaseException):
+            for *_, fut in batch:
+                if not fut.done():
+                    fut.set_exception(replies)
+            return
+        acked = 0
+        if self.wait_replicas:
+            last = replies.pop()
+            acked = 0 if isinstance(last, Exception) else int(last)
+        again = []
+        for call, res in zip(batch, replies[skip:] if skip else replies, strict=True):
+            fut = call[3]
+            if fut.done():  # the caller went away; its script ran or not, like any timeout
+                continue
+            if isinstance(res, Exception):
+                if isinstance(res, rexc.NoScriptError) and not skip:
+                    again.append(call)
+                else:
+                    fut.set_exception(res)
+            else:
+                fut.set_result((res, acked))
+        if again:
+            self._load_and_send(again)
+
+    def _load_and_send(
+        self, batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]]
+    ) -> None:
+        """After NOSCRIPT (a restarted or failed-over Redis, SCRIPT FLUSH): SCRIPT LOAD, then
+        the calls again, in one write on the same connection (Redis runs them in order)."""
+        assert self.pipe is not None and self._loop is not None
+        scripts = list(dict.fromkeys(script for script, *_ in batch))
+        loads = pack_commands([("SCRIPT", "LOAD", s.source) for s in scripts])
+        calls = pack_script_calls([(script, keys, args) for script, keys, args, _ in batch])
+        self.pipe.send(
+            self._loop,
+            loads + calls + (self._wait_packed if self.wait_replicas else b""),
+            len(scripts) + len(batch) + (1 if self.wait_replicas else 0),
+            partial(self._replied, batch, len(scripts)),
+            self._wait_slack,
+        )
+
+    async def aclose(self) -> None:
+        """Close the pipe's connection (the redis-py client's ``aclose`` does not know it)."""
+        if self.pipe is not None:
+            self.pipe.close()
+
+    # --- any other client: redis-py ----------------------------------------------------------
 
     async def _run(
         self, batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]]
     ) -> None:
         try:
-            wait: list[Sequence[Any]] = (
-                [["WAIT", self.wait_replicas, self.wait_timeout_ms]] if self.wait_replicas else []
-            )
+            wait = self._wait()
             if packs_itself(self.redis):  # packed here; ``commands`` only counts the replies
                 packed: bytes | None = pack_script_calls(
                     [(script, keys, args) for script, keys, args, _ in batch]
@@ -366,9 +467,7 @@ class Batcher:
         """After NOSCRIPT (a restarted or failed-over Redis): load the script, send the call
         again (and its WAIT on the same connection)."""
         await self.redis.script_load(script.source)
-        wait: list[Sequence[Any]] = (
-            [["WAIT", self.wait_replicas, self.wait_timeout_ms]] if self.wait_replicas else []
-        )
+        wait = self._wait()
         replies = await pipeline(
             self.redis,
             [()] * (1 + len(wait)),
