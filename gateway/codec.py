@@ -149,6 +149,30 @@ def encode_event(event: OrderUpdate) -> bytes:
 
 
 _PACKER = msgpack.Packer(use_bin_type=True)
+_put = _PACKER.pack  # one value's msgpack bytes
+
+
+def _packed(*items: Any) -> bytes:
+    """The msgpack bytes of ``items`` one after the other (a map's keys and values)."""
+    return b"".join(_put(x) for x in items)
+
+
+# The direct encoders below write a map as its header, then each key and value packed in
+# turn: the constant keys (and values) are packed once here, only the order's own values per
+# call. msgpack writes a map exactly so, which a unit test holds byte for byte.
+_SIDES = {side: _put(side) for side in ("buy", "sell")}
+_CMD_HEADER = (_PACKER.pack_map_header(12), _PACKER.pack_map_header(13))  # without / with price
+_CMD_HEAD = _packed("v", VERSION, "k", "new", "order_id")
+_EVT_HEADER = (_PACKER.pack_map_header(14), _PACKER.pack_map_header(15))
+_EVT_HEAD = _packed("v", VERSION, "k", "order", "order_id")
+_EVT_STATUS = _packed("status", "pending_new", "event", "submitted", "quantity")
+_EVT_FILLED = _packed("cum_qty", 0, "leaves_qty")
+_EVT_AVG_AT = _packed("avg_px", "0", "at")
+_EVT_LAST = _packed("last_qty", 0)
+_K_ACCOUNT, _K_CID, _K_SYMBOL, _K_SIDE, _K_TYPE, _K_QUANTITY = map(
+    _put, ("account", "client_order_id", "symbol", "side", "type", "quantity")
+)
+_K_PRICE, _K_TIF, _K_VENUE, _K_AT = map(_put, ("price", "time_in_force", "venue", "at"))
 
 
 def encode_new_order(
@@ -164,50 +188,62 @@ def encode_new_order(
     venue: str,
     at: str,
 ) -> bytes:
-    """``encode_command(NewOrderCommand(...))`` byte for byte, without the dataclass on the
-    submit hot path (a unit test holds the two equal)."""
-    body: dict[str, Any] = {
-        "v": VERSION,
-        "k": "new",
-        "order_id": order_id,
-        "account": account,
-        "client_order_id": client_order_id,
-        "symbol": symbol,
-        "side": side,
-        "type": type,
-        "quantity": quantity,
-    }
-    if price is not None:
-        body["price"] = price
-    body["time_in_force"] = time_in_force
-    body["venue"] = venue
-    body["at"] = at
-    return _PACKER.pack(body)
+    """``encode_command(NewOrderCommand(...))`` byte for byte, without the dataclass or a
+    dict on the submit hot path (a unit test holds the two equal)."""
+    return b"".join(
+        (
+            _CMD_HEADER[price is not None],
+            _CMD_HEAD,
+            _put(order_id),
+            _K_ACCOUNT,
+            _put(account),
+            _K_CID,
+            _put(client_order_id),
+            _K_SYMBOL,
+            _put(symbol),
+            _K_SIDE,
+            _SIDES.get(side) or _put(side),
+            _K_TYPE,
+            _put(type),
+            _K_QUANTITY,
+            _put(quantity),
+            b"" if price is None else _K_PRICE + _put(price),
+            _K_TIF,
+            _put(time_in_force),
+            _K_VENUE,
+            _put(venue),
+            _K_AT,
+            _put(at),
+        )
+    )
 
 
 def encode_submitted(
     order_id: str, account: str, symbol: str, side: str, quantity: int, price: str | None, at: str
 ) -> bytes:
     """``encode_event`` of the ``submitted`` / ``pending_new`` update, byte for byte."""
-    body: dict[str, Any] = {
-        "v": VERSION,
-        "k": "order",
-        "order_id": order_id,
-        "account": account,
-        "symbol": symbol,
-        "side": side,
-        "status": "pending_new",
-        "event": "submitted",
-        "quantity": quantity,
-    }
-    if price is not None:
-        body["price"] = price
-    body["cum_qty"] = 0
-    body["leaves_qty"] = quantity
-    body["avg_px"] = "0"
-    body["at"] = at
-    body["last_qty"] = 0
-    return _PACKER.pack(body)
+    qty = _put(quantity)
+    return b"".join(
+        (
+            _EVT_HEADER[price is not None],
+            _EVT_HEAD,
+            _put(order_id),
+            _K_ACCOUNT,
+            _put(account),
+            _K_SYMBOL,
+            _put(symbol),
+            _K_SIDE,
+            _SIDES.get(side) or _put(side),
+            _EVT_STATUS,
+            qty,
+            b"" if price is None else _K_PRICE + _put(price),
+            _EVT_FILLED,
+            qty,
+            _EVT_AVG_AT,
+            _put(at),
+            _EVT_LAST,
+        )
+    )
 
 
 def avg_px_from(notional_scaled: int, cum_qty: int) -> str:

@@ -45,10 +45,15 @@ text = st.text(min_size=1, max_size=30)
     st.integers(1, 10**12),
     st.one_of(st.none(), st.sampled_from(["2500.5", "1", "0.1"])),
     text,
+    st.sampled_from([("limit", "day"), ("market", "ioc"), ("limit", "at_close")]),
+    text,
 )
-def test_direct_new_order_encoding_equals_the_command_codec(oid, acct, cid, side, qty, px, at):
-    cmd = NewOrderCommand(oid, acct, cid, "7203", side, "limit", qty, px, "day", "TSE", at)
-    direct = encode_new_order(oid, acct, cid, "7203", side, "limit", qty, px, "day", "TSE", at)
+def test_direct_new_order_encoding_equals_the_command_codec(
+    oid, acct, cid, side, qty, px, at, type_tif, venue
+):
+    otype, tif = type_tif
+    cmd = NewOrderCommand(oid, acct, cid, "7203", side, otype, qty, px, tif, venue, at)
+    direct = encode_new_order(oid, acct, cid, "7203", side, otype, qty, px, tif, venue, at)
     assert direct == encode_command(cmd)
 
 
@@ -59,12 +64,13 @@ def test_direct_new_order_encoding_equals_the_command_codec(oid, acct, cid, side
     st.integers(1, 10**12),
     st.one_of(st.none(), st.sampled_from(["2500.5", "7"])),
     text,
+    text,
 )
-def test_direct_submitted_event_encoding_equals_the_event_codec(oid, acct, side, qty, px, at):
+def test_direct_submitted_event_encoding_equals_the_event_codec(oid, acct, side, qty, px, at, sym):
     event = OrderUpdate(
         order_id=oid,
         account=acct,
-        symbol="7203",
+        symbol=sym,
         side=side,
         status="pending_new",
         event="submitted",
@@ -75,7 +81,7 @@ def test_direct_submitted_event_encoding_equals_the_event_codec(oid, acct, side,
         avg_px="0",
         at=at,
     )
-    assert encode_submitted(oid, acct, "7203", side, qty, px, at) == encode_event(event)
+    assert encode_submitted(oid, acct, sym, side, qty, px, at) == encode_event(event)
 
 
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)))
