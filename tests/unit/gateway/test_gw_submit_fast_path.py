@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal as D
 
 import pytest
+import redis
 from hypothesis import given
 from hypothesis import strategies as st
 from support.gateway_orders import BODY as ORDER_BODY
 
-from gateway import ids
+from gateway import ids, keys
 from gateway.codec import (
     NewOrderCommand,
     OrderUpdate,
@@ -22,9 +23,10 @@ from gateway.codec import (
     encode_new_order,
     encode_submitted,
 )
+from gateway.config import GatewayConfig
 from gateway.errors import OrderError
 from gateway.model import NewOrderRequest, OrderType, Side, TimeInForce, utc_iso
-from gateway.orders import _ENQ_AFTER, _ENTRY, _split_entry, _step, _utc_iso
+from gateway.orders import _ENQ_AFTER, _ENTRY, OrderGateway, _split_entry, _step, _utc_iso
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
 from gateway.validation import NewOrderValidator, parse_new_order, validate_new_order
@@ -233,3 +235,19 @@ def test_fingerprint_text_is_the_stored_one():
         market.fingerprint()
         == "A1\x1fc-1\x1f7203\x1fbuy\x1fmarket\x1f100\x1f\x1fday\x1fTSE\x1fhold"
     )
+
+
+def test_trail_steps_of_a_prepared_submit_are_the_general_steps():
+    """The submit writes its received / enqueued steps from templates: the same JSON as
+    ``_step``, escapes included (a quote in the client order id, non-ASCII in the process)."""
+    gateway = OrderGateway(redis.Redis(), GatewayConfig(), REF, clock=lambda: CONTINUOUS)
+    cid, process = 'q"\\-1', "api@h\u00e9st:1"
+    call = gateway.prepare_submit(
+        parse_new_order({**BODY, "client_order_id": cid}), process=process
+    )
+    received, enqueued_before = call.args[-3:-1]
+    detail = {"client_order_id": cid, "venue": call.venue}
+    assert received == _step(call.at, "received", process, detail)
+    stream = keys.cmd_stream(call.p, call.venue)
+    enqueued = _step(call.at, "enqueued", process, {"stream": stream, "entry_id": "1-0"})
+    assert enqueued_before + "1-0" + _ENQ_AFTER == enqueued
