@@ -46,7 +46,15 @@ from gateway.model import (
 )
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
-from gateway.scripts import Batcher, Scripts, packs_itself, pipeline, redis_errors, resp_bulk
+from gateway.scripts import (
+    Batcher,
+    ReplySink,
+    Scripts,
+    packs_itself,
+    pipeline,
+    redis_errors,
+    resp_bulk,
+)
 from gateway.validation import BODY_ONLY_ERRORS, TOKYO, NewOrderValidator, validate_replace
 
 Clock = Callable[[], datetime]
@@ -461,6 +469,10 @@ class OrderGateway:
     def send_submit(self, call: SubmitCall) -> asyncio.Future[Any]:
         """The script call on the batcher: a future of ``(result, acked replicas)``."""
         return self.batcher.call_soon(self.scripts.submit, call.keys, call.args)
+
+    def send_submit_into(self, call: SubmitCall, sink: ReplySink) -> None:
+        """``send_submit`` handing ``(result, acked replicas)`` or the exception to ``sink``."""
+        self.batcher.call_into(self.scripts.submit, call.keys, call.args, sink)
 
     async def refused_now(self, request: NewOrderRequest, refusal: MomentRefusal) -> SubmitOutcome:
         """A rule of the moment refused the body: a retry of an order accepted earlier (e.g.

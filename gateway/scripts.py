@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Iterable, Iterator, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from redis import exceptions as rexc
 
@@ -255,6 +255,22 @@ async def pipeline(
         await pool.release(conn)
 
 
+class ReplySink(Protocol):
+    """Who gets one batched call's reply: an ``asyncio.Future`` (``call_soon``), or any object
+    with the same three methods that acts at once (``call_into``: the HTTP fast path answers
+    from inside the Redis read, with no future, done-callback or extra loop turn). Its
+    ``set_result`` / ``set_exception`` must not raise: the rest of the batch is behind it."""
+
+    def done(self) -> bool: ...
+
+    def set_result(self, result: Any, /) -> None: ...
+
+    def set_exception(self, exception: BaseException, /) -> None: ...
+
+
+_Call = tuple[Script, Sequence[Any], Sequence[Any], ReplySink]
+
+
 class Batcher:
     """Auto-pipelining: script calls made in the same event-loop iteration go to Redis as one
     pipeline (one connection, one write, one read), each call still its own atomic script.
@@ -278,7 +294,7 @@ class Batcher:
         self.wait_replicas = wait_replicas
         self.wait_timeout_ms = wait_timeout_ms
         self.pipe = RespPipe.for_client(redis)
-        self._queue: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]] = []
+        self._queue: list[_Call] = []
         self._scheduled = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -301,13 +317,25 @@ class Batcher:
         if loop is None or not loop.is_running():
             loop = self._running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
-        self._queue.append((script, keys, args, fut))
+        self._enqueue(loop, (script, keys, args, fut))
+        return fut
+
+    def call_into(
+        self, script: Script, keys: Sequence[Any], args: Sequence[Any], sink: ReplySink
+    ) -> None:
+        """``call_soon`` handing ``(result, acked)`` (or the exception) straight to ``sink``."""
+        loop = self._loop
+        if loop is None or not loop.is_running():
+            loop = self._running_loop()
+        self._enqueue(loop, (script, keys, args, sink))
+
+    def _enqueue(self, loop: asyncio.AbstractEventLoop, call: _Call) -> None:
+        self._queue.append(call)
         if len(self._queue) >= self.max_batch:
             self._flush()
         elif not self._scheduled:
             self._scheduled = True
             loop.call_soon(self._flush)
-        return fut
 
     def _running_loop(self) -> asyncio.AbstractEventLoop:
         """The loop, looked up only when the cached one stopped running: on Python 3.11
@@ -338,9 +366,7 @@ class Batcher:
 
     # --- single Redis: the RESP pipe ---------------------------------------------------------
 
-    def _send(
-        self, batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]]
-    ) -> None:
+    def _send(self, batch: list[_Call]) -> None:
         """One write; :meth:`_replied` resolves the futures when the replies are in."""
         assert self.pipe is not None and self._loop is not None
         packed = pack_script_calls([(script, keys, args) for script, keys, args, _ in batch])
@@ -354,7 +380,7 @@ class Batcher:
 
     def _replied(
         self,
-        batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]],
+        batch: list[_Call],
         skip: int,
         replies: list[Any] | BaseException,
     ) -> None:
@@ -384,9 +410,7 @@ class Batcher:
         if again:
             self._load_and_send(again)
 
-    def _load_and_send(
-        self, batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]]
-    ) -> None:
+    def _load_and_send(self, batch: list[_Call]) -> None:
         """After NOSCRIPT (a restarted or failed-over Redis, SCRIPT FLUSH): SCRIPT LOAD, then
         the calls again, in one write on the same connection (Redis runs them in order)."""
         assert self.pipe is not None and self._loop is not None
@@ -408,9 +432,7 @@ class Batcher:
 
     # --- any other client: redis-py ----------------------------------------------------------
 
-    async def _run(
-        self, batch: list[tuple[Script, Sequence[str], Sequence[Any], asyncio.Future[Any]]]
-    ) -> None:
+    async def _run(self, batch: list[_Call]) -> None:
         try:
             wait = self._wait()
             if packs_itself(self.redis):  # packed here; ``commands`` only counts the replies

@@ -25,12 +25,10 @@ Relies on uvicorn 0.54's ``HttpToolsProtocol`` (parser callbacks, ``cycle``, ``f
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Iterator
-from functools import partial
 from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
@@ -124,9 +122,24 @@ class AnswerQueue:
 class _Submit(Slot):
     """A ``POST /v1/orders`` being read and answered on the fast path."""
 
-    __slots__ = ("started", "keep_alive", "headers", "principal", "chunks", "size", "answered")
+    __slots__ = (
+        "started",
+        "keep_alive",
+        "headers",
+        "principal",
+        "chunks",
+        "size",
+        "answered",
+        "proto",
+        "call",
+    )
 
-    def __init__(self, keep_alive: bool, headers: tuple[str | None, str | None, str | None]):
+    def __init__(
+        self,
+        keep_alive: bool,
+        headers: tuple[str | None, str | None, str | None],
+        proto: FastHttpToolsProtocol | None = None,
+    ):
         super().__init__()
         self.started = time.perf_counter()
         self.keep_alive = keep_alive
@@ -135,6 +148,22 @@ class _Submit(Slot):
         self.chunks: list[bytes] = []
         self.size = 0
         self.answered = False  # decided (or dropped): the rest of its body is ignored
+        self.proto = proto
+        self.call: SubmitCall | None = None
+
+    # the batcher's ReplySink (gateway.scripts): the script's reply comes here straight from
+    # the Redis read, without a future, its done-callback and a loop turn between them
+
+    def done(self) -> bool:
+        return self.answered
+
+    def set_result(self, result: tuple[Any, int]) -> None:
+        assert self.proto is not None and self.call is not None
+        self.proto._replied(self, self.call, *result)
+
+    def set_exception(self, exception: BaseException) -> None:
+        assert self.proto is not None
+        self.proto._failed(self, exception)
 
 
 class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
@@ -192,7 +221,7 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
             and not parser.should_upgrade()
         ):
             keep_alive = parser.get_http_version() != "1.0" and parser.should_keep_alive()
-            req = _Submit(keep_alive, submit.request_headers(self.headers))
+            req = _Submit(keep_alive, submit.request_headers(self.headers), self)
             self._req = req
             self.answers.push(req)
             if not keep_alive:
@@ -265,24 +294,38 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
         except Exception as exc:
             self._answer(req, submit.refused(ctx, exc))
             return
-        gateway.send_submit(call).add_done_callback(partial(self._replied, req, call))
+        req.call = call
+        gateway.send_submit_into(call, req)
 
-    def _replied(self, req: _Submit, call: SubmitCall, reply: asyncio.Future[Any]) -> None:
+    def _replied(self, req: _Submit, call: SubmitCall, res: Any, acked: int) -> None:
+        """The script answered (inside the Redis read: this must not raise, the rest of the
+        batch is behind it)."""
         ctx = self.ctx
         assert ctx is not None
         try:
-            failed = reply.exception()
-            if failed is not None:
-                raise unavailable(failed)
-            res, acked = reply.result()
             result = ctx.gateway.finish_submit(call, res, acked)
-        except BaseException as exc:  # noqa: BLE001 - a cancelled batch too: answered, not hung
-            self._answer(req, submit.refused(ctx, exc))
-            return
-        if isinstance(result, SubmitOutcome):
-            self._answer(req, submit.accepted(ctx, result))
-        else:  # a used client order id or an order id collision: needs more Redis
-            self._later(req, submit.outcome_answer(ctx, ctx.gateway.settle_submit(call, result)))
+            if not isinstance(result, SubmitOutcome):  # a used client order id or an order
+                # id collision: needs more Redis
+                outcome = ctx.gateway.settle_submit(call, result)
+                self._later(req, submit.outcome_answer(ctx, outcome))
+                return
+            answer = submit.accepted(ctx, result)
+        except Exception as exc:
+            answer = submit.refused(ctx, exc)
+        self._answer_safely(req, answer)
+
+    def _failed(self, req: _Submit, exc: BaseException) -> None:
+        """The batch failed (Redis unreachable, timed out, the batch cancelled): 503 or 500."""
+        assert self.ctx is not None
+        self._answer_safely(req, submit.refused(self.ctx, unavailable(exc)))
+
+    def _answer_safely(self, req: _Submit, answer: submit.Answer) -> None:
+        try:
+            self._answer(req, answer)
+        except Exception:  # a bug, not a client: drop this connection, keep the batch going
+            log.exception("answering a submit failed; closing the connection")
+            self._lost = True
+            self.transport.abort()
 
     def _later(self, req: _Submit, pending: Awaitable[submit.Answer]) -> None:
         async def answer_when_done() -> None:

@@ -108,6 +108,7 @@ def create_app(settings: ApiSettings, redis_url: str, cluster: bool = False) -> 
         finally:
             loader.cancel()
             with contextlib.suppress(Exception):
+                await ctx.gateway.batcher.aclose()  # its own connection, not the client's
                 await redis.aclose()
 
     return build_app(ctx, lifespan=lifespan)

@@ -123,6 +123,61 @@ async def test_batcher_callers_each_get_their_own_result_or_error(redis_client):
     await batcher.aclose()
 
 
+class _Sink:
+    """A ReplySink that records what it was handed (the HTTP fast path answers from here)."""
+
+    def __init__(self) -> None:
+        self.got: list[Any] = []
+
+    def done(self) -> bool:
+        return bool(self.got)
+
+    def set_result(self, result: Any) -> None:
+        self.got.append(("result", result))
+
+    def set_exception(self, exception: BaseException) -> None:
+        self.got.append(("error", exception))
+
+
+async def test_call_into_hands_each_sink_its_reply_in_batches_shared_with_futures(own_redis):
+    redis = aioredis.Redis.from_url(own_redis.url)
+    batcher = Batcher(redis, max_batch=64)
+    script = _script(
+        "if ARGV[1] == 'fail' then return redis.error_reply('BOOM ' .. KEYS[1]) end "
+        "return redis.call('INCRBY', KEYS[1], ARGV[2])"
+    )
+    sinks: dict[int, _Sink] = {}
+    futs = {}
+    for i in range(300):  # sinks and futures interleaved, over several batches
+        args = ["fail" if i % 11 == 5 else "ok", i]
+        if i % 2:
+            sinks[i] = _Sink()
+            batcher.call_into(script, [f"k{i}"], args, sinks[i])
+        else:
+            futs[i] = batcher.call_soon(script, [f"k{i}"], args)
+    await asyncio.gather(*futs.values(), return_exceptions=True)
+    await async_wait_until(_async(lambda: all(s.got for s in sinks.values())), 5, "sinks")
+    for i, sink in sinks.items():
+        assert len(sink.got) == 1, i
+        kind, value = sink.got[0]
+        if i % 11 == 5:
+            assert kind == "error" and str(value) == f"BOOM k{i}"
+        else:
+            assert (kind, value) == ("result", (i, 0))
+    own_redis.kill()  # now every sink of a batch hears that Redis is gone
+    down = [_Sink() for _ in range(3)]
+    for i, sink in enumerate(down):
+        batcher.call_into(script, [f"d{i}"], ["ok", 1], sink)
+    await async_wait_until(_async(lambda: all(s.got for s in down)), 10, "down sinks")
+    for sink in down:
+        kind, value = sink.got[0]
+        err = unavailable(value)
+        assert kind == "error" and isinstance(err, OrderError)
+        assert err.code is ErrorCode.redis_unavailable
+    await batcher.aclose()
+    await redis.aclose()
+
+
 async def test_noscript_after_script_flush_loads_the_script_and_the_submits_succeed(own_redis):
     gw, redis = await _gateway(own_redis.url)
     assert (await gw.submit(order(client_order_id="before"), process="w1")).created
