@@ -1,7 +1,6 @@
 """Order API benchmark: open-loop POST /v1/orders at fixed rates against one ``ordergate api``.
 
-One API process pinned to CPU 0 (``taskset``); redis-server and this load generator on CPU 1,
-the generator at a real-time priority when allowed (SCHED_FIFO: it must send and read on time).
+One API process pinned to CPU 0 (``taskset``); redis-server and this load generator on CPU 1.
 The generator is open-loop: request k is due at ``start + k / rate`` and is sent then whether or
 not earlier answers came back (HTTP/1.1 pipelining over a fixed set of keep-alive connections),
 and its latency is measured from when it was DUE, so a stalled server is charged for the wait
@@ -251,28 +250,12 @@ def _pin(pid: int, cpu: int) -> None:
     subprocess.run(["taskset", "-p", "-c", str(cpu), str(pid)], capture_output=True, check=False)
 
 
-def _prompt_generator() -> str:
-    """Run this generator at a real-time priority when allowed: it shares CPU 1 with Redis,
-    and every millisecond it waits there to send a due request or to read an answer is charged
-    to the server's latency. It sleeps between ticks, so Redis keeps the rest of the core."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(10))
-    except (PermissionError, OSError, AttributeError):
-        return "normal (no permission for SCHED_FIFO)"
-    return "SCHED_FIFO 10"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rates", default="1000,2000,4000,6000,8000")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--aof", action="store_true", help="Redis with AOF appendfsync always")
     ap.add_argument("--connections", type=int, default=512)
-    ap.add_argument(
-        "--normal-priority",
-        action="store_true",
-        help="leave the generator at normal priority (default: SCHED_FIFO when allowed)",
-    )
     ap.add_argument("--out", default=str(RESULTS / "api.json"), help="where the JSON goes")
     args = ap.parse_args()
     global CONNECTIONS  # noqa: PLW0603 - one run, one setting
@@ -287,7 +270,6 @@ def main() -> None:
             _pin(server.proc.pid, 1)
             os.sched_setaffinity(0, {1})
         api.start()
-        priority = "normal" if args.normal_priority else _prompt_generator()
         token = mint_token("bench", ACCOUNTS, ("trade", "read"))
         r = redis.Redis(port=server.port)
         rows = []
@@ -331,8 +313,6 @@ def main() -> None:
             row["cpu1_idle_share"] = round((other1[0] - other0[0]) / ticks1, 3) if ticks1 else None
             rows.append(row)
         r.flushall()
-        if priority.startswith("SCHED_FIFO"):  # the in-process measure is CPU time only
-            os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
         core_us = asyncio.run(_core_us_per_order(server.url))
         r.flushall()
         r.close()
@@ -363,7 +343,6 @@ def main() -> None:
             "api": "1 process, uvicorn + uvloop + httptools, taskset CPU 0",
             "redis": f"redis-server on CPU 1, AOF {'always' if args.aof else 'off'}",
             "generator": f"open loop, {CONNECTIONS} pipelined keep-alive connections, CPU 1",
-            "generator_priority": priority,
             "order": "limit buy 100 x 7203 @ 2850, 20 accounts, distinct client_order_id",
         },
         "rates": rows,
