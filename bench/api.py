@@ -16,7 +16,7 @@ microseconds per accepted order (user + system of its process), Redis's (its pro
 EVALSHA's own usec per call from INFO commandstats), the generator's, and the idle share of
 CPU 0 during the run (idle CPU 0 at saturation: the API is waiting, not working).
 
-    .venv/bin/python -m bench.api [--rates 1000,2000,4000,6000,8000] [--seconds 3] [--aof]
+    .venv/bin/python -m bench.api [--rates 1000,2000,4000,6000,8000,10000,12000] [--seconds 3] [--aof]
         [--connections 512] [--out bench/results/api.json]
 """
 
@@ -265,7 +265,7 @@ def _pin(pid: int, cpu: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rates", default="1000,2000,4000,6000,8000")
+    ap.add_argument("--rates", default="1000,2000,4000,6000,8000,10000,12000")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--aof", action="store_true", help="Redis with AOF appendfsync always")
     ap.add_argument("--connections", type=int, default=512)

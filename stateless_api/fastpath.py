@@ -8,7 +8,8 @@ Redis round trip per request and connection, and cost a fifth of the process's C
 themselves: the header checks when the headers are complete, the body as it streams (the size
 limit enforced on the way), and at the message's end the synchronous part of a submit
 (``submit.order_request``, ``OrderGateway.prepare_submit``) whose script call goes on the
-batcher; a done-callback turns the reply into the answer. The rules are ``stateless_api.submit``'s
+batcher (``Batcher.call_into``: the request object is the reply's sink, called inside the Redis
+read), which turns the reply into the answer. The rules are ``stateless_api.submit``'s
 and ``OrderGateway``'s, shared with the ASGI handler, which still serves any other server.
 
 Several submits on one connection are in flight at once; answers leave strictly in request
