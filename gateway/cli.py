@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulator-ctl": ("simulators.exchange.ctl", "drive a running simulator's control API"),
     "loadtest": ("simulators.loadgen.cli", "open-loop load against an API"),
     "trail": ("gateway.trail_cli", "an order's end-to-end trail"),
+    "archive": ("gateway.archive_cli", "archive order events to S3"),
 }
 
 

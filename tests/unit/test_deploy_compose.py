@@ -181,3 +181,14 @@ def test_dockerfile_installs_every_package_and_runs_ordergate() -> None:
 def test_the_image_is_built_from_this_directory() -> None:
     for svc in ordergate_services().values():
         assert svc["build"] == "."
+
+
+def test_archive_writes_to_the_bucket_aws_init_creates_after_redis_and_the_seed() -> None:
+    from gateway.stack.aws_seed import names
+
+    svc = SERVICES["archive"]
+    env = svc["environment"]
+    assert flag(svc["command"], "--bucket") == names(env["OG_ENVIRONMENT"])["bucket"]
+    assert svc["depends_on"]["redis"]["condition"] == "service_healthy"
+    assert svc["depends_on"]["aws-init"]["condition"] == "service_completed_successfully"
+    assert env["AWS_ENDPOINT_URL"] == "http://aws:5000"
