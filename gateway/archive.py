@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 from gateway import keys
 from gateway.codec import FIELD, CodecError, decode_event
+from gateway.references import aws_client_kwargs
 
 GROUP = "archive"
 CONSUMER = "archiver"  # one archiver per deployment: a fixed name finds its own pending list
@@ -197,19 +198,6 @@ class Stats:
             "bad": self.bad,
             "put_failures": self.put_failures,
         }
-
-
-def aws_client_kwargs(env: Mapping[str, str]) -> dict[str, Any]:
-    """The same endpoint, region and static keys ``gateway.references`` uses, for aiobotocore."""
-    kwargs: dict[str, Any] = {
-        "region_name": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-northeast-1"
-    }
-    if env.get("AWS_ENDPOINT_URL"):
-        kwargs["endpoint_url"] = env["AWS_ENDPOINT_URL"]
-    if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
-        kwargs["aws_access_key_id"] = env["AWS_ACCESS_KEY_ID"]
-        kwargs["aws_secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
-    return kwargs
 
 
 def describe_error(exc: BaseException) -> str:

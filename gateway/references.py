@@ -32,10 +32,9 @@ def is_reference(value: str) -> bool:
     return value.startswith(PREFIXES)
 
 
-def _aws_client(service: str, env: Mapping[str, str]) -> Any:
-    import botocore.session
-
-    session = botocore.session.get_session()
+def aws_client_kwargs(env: Mapping[str, str]) -> dict[str, Any]:
+    """Region, endpoint (an emulator) and static keys for an AWS client, from the environment:
+    one place for botocore here and aiobotocore in the S3 archive."""
     kwargs: dict[str, Any] = {
         "region_name": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-northeast-1"
     }
@@ -44,7 +43,13 @@ def _aws_client(service: str, env: Mapping[str, str]) -> Any:
     if env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
         kwargs["aws_access_key_id"] = env["AWS_ACCESS_KEY_ID"]
         kwargs["aws_secret_access_key"] = env["AWS_SECRET_ACCESS_KEY"]
-    return session.create_client(service, **kwargs)
+    return kwargs
+
+
+def _aws_client(service: str, env: Mapping[str, str]) -> Any:
+    import botocore.session
+
+    return botocore.session.get_session().create_client(service, **aws_client_kwargs(env))
 
 
 def resolve(value: str, env: Mapping[str, str], environment: str = "development") -> str:
