@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 
+from gateway import logs
 from gateway.config import ConfigError
 
 
@@ -90,10 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from connector import config
     from gateway.config import redact_url
 
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(args.log_level)
     try:
         cfg = config.load(args.config, _flags(args))
         cfg.session_settings()

@@ -19,6 +19,7 @@ import signal
 import sys
 from typing import Any
 
+from gateway import logs
 from gateway.archive import ArchiveError, Archiver, S3Store, Settings, normalize_prefix, s3_client
 from gateway.config import ConfigError, GatewayConfig, redact_url
 
@@ -153,10 +154,7 @@ async def _until_stopped(
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(args.log_level)
     try:
         config = GatewayConfig.load(args.config)
         settings = settings_from(args, config)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import logging
 import sys
+
+from gateway import logs
 
 from .config import ConfigError, SessionConfig, SimulatorConfig, load_config
 
@@ -118,10 +119,7 @@ def build_config(args: argparse.Namespace) -> SimulatorConfig:
 
 
 def run(args: argparse.Namespace) -> int:
-    logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(args.log_level)
     try:
         cfg = build_config(args)
     except ConfigError as exc:
