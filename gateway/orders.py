@@ -45,6 +45,7 @@ from gateway.model import (
     utc_iso,
 )
 from gateway.refdata import ReferenceData
+from gateway.resp import resp_bulk
 from gateway.routing import RoutingTable
 from gateway.scripts import (
     Batcher,
@@ -53,7 +54,6 @@ from gateway.scripts import (
     packs_itself,
     pipeline,
     redis_errors,
-    resp_bulk,
 )
 from gateway.validation import BODY_ONLY_ERRORS, TOKYO, NewOrderValidator, validate_replace
 

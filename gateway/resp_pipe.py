@@ -28,6 +28,8 @@ from redis import exceptions as rexc
 from redis._parsers.base import BaseParser
 from redis.asyncio.connection import Connection
 
+from gateway.resp import pack_commands
+
 #: what a request's ``done`` gets: every reply (error replies as exceptions, in their place),
 #: or the one exception that failed the whole request (connection lost, timeout)
 Done = Callable[[list[Any] | BaseException], None]
@@ -357,18 +359,6 @@ class RespPipe:
         if proto is not None and proto.transport is not None:
             with contextlib.suppress(RuntimeError):  # its loop may be closed
                 proto.transport.abort()
-
-
-def pack_commands(commands: Sequence[Sequence[Any]]) -> bytes:
-    """RESP of ``commands`` (str, bytes, int arguments): for the few commands sent here; the
-    batcher packs its script calls itself (``gateway.scripts``)."""
-    out: list[bytes] = []
-    for args in commands:
-        out.append(b"*%d\r\n" % len(args))
-        for a in args:
-            b = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(b), b))
-    return b"".join(out)
 
 
 def _setter(fut: asyncio.Future[list[Any]]) -> Done:

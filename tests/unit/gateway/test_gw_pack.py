@@ -26,7 +26,8 @@ def test_packed_script_calls_equal_the_plain_evalsha_commands():
 
 
 def test_pre_encoded_arguments_pack_as_their_plain_values():
-    from gateway.scripts import Script, pack_script_calls, resp_bulk
+    from gateway.resp import resp_bulk
+    from gateway.scripts import Script, pack_script_calls
 
     s = Script("submit")
     plain = [(s, ["og:{1}:a"], ["B01", 10_000, "0.5", b"\x00"])]
