@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.api import ApiProcess  # noqa: E402
 from support.procs import RedisServer  # noqa: E402
 
+from simulators.loadgen.framing import next_answer  # noqa: E402
 from stateless_api.auth import mint_token  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
@@ -84,20 +85,10 @@ class _Conn(asyncio.Protocol):
         buf = self.buf
         pos = 0
         now = time.perf_counter()
-        while True:
-            end = buf.find(b"\r\n\r\n", pos)
-            if end < 0:
-                break
-            i = buf.find(b"content-length:", pos, end)
-            if i < 0:
-                i = buf.find(b"Content-Length:", pos, end)
-            eol = buf.find(b"\r\n", i)
-            total = end + 4 + int(buf[i + 15 : eol])
-            if len(buf) < total:
-                break
+        while (answer := next_answer(buf, pos)) is not None:
+            status, _, pos = answer
             due, sent = self.due.popleft()
-            self.sink.record(int(buf[pos + 9 : pos + 12]), now - due, now - sent)
-            pos = total
+            self.sink.record(status, now - due, now - sent)
         if pos:
             del buf[:pos]
 

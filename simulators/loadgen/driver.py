@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from .framing import next_answer
 from .profiles import RateSchedule, Request
 from .report import RunData, bump
 
@@ -158,22 +159,13 @@ class _Conn(asyncio.Protocol):
         pos = 0
         now = time.perf_counter()
         while self.inflight:
-            end = buf.find(b"\r\n\r\n", pos)
-            if end < 0:
+            answer = next_answer(buf, pos)
+            if answer is None:
                 break
-            head = bytes(buf[pos:end]).lower()
-            i = head.find(b"\r\ncontent-length:")
-            length = 0
-            if i >= 0:
-                eol = head.find(b"\r\n", i + 2)
-                length = int(head[i + 17 : eol if eol >= 0 else len(head)])
-            total = end + 4 + length
-            if len(buf) < total:
-                break
-            status = int(buf[pos + 9 : pos + 12])
+            status, body, total = answer
             op, due, written, keep = self.inflight.popleft()
             if keep >= 0 and status in (200, 202):
-                j = buf.find(_ORDER_ID, end, total)
+                j = buf.find(_ORDER_ID, body, total)
                 if j >= 0:
                     j += len(_ORDER_ID)
                     self.rec.order_ids[keep] = buf[j : buf.find(b'"', j)].decode()
