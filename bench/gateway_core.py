@@ -39,6 +39,7 @@ from gateway.orders import OrderGateway
 from gateway.refdata import ReferenceData
 from gateway.reports import ExecReport, ReportApplier
 from gateway.routing import RoutingTable
+from gateway.stack.redis_server import find_redis_server
 from gateway.states import OrderEvent
 from gateway.validation import parse_new_order, validate_new_order
 
@@ -68,7 +69,7 @@ def _free_port() -> int:
 def _start_redis() -> tuple[subprocess.Popen[bytes], int, str]:
     port, d = _free_port(), tempfile.mkdtemp(prefix="og-bench-")
     cmd = [
-        "redis-server",
+        find_redis_server().path,
         "--port",
         str(port),
         "--bind",

@@ -1,6 +1,7 @@
 """``ordergate up``: the whole stack on one machine, in the foreground.
 
-Redis (the one at ``--redis``, else a private ``redis-server`` with AOF ``appendfsync always``),
+Redis (the one at ``--redis``, else a private server with AOF ``appendfsync always``: the
+system's ``redis-server``, or the embedded one of the ``embedded`` extra; see ``redis_server``),
 one exchange simulator (continuous phase pinned, so it trades at any hour), one connector
 (``--hours always``) and N API workers on consecutive ports. It waits until each is ready, prints
 the API address, a dev token and example curl commands, and supervises: Ctrl-C / SIGTERM stops
@@ -34,6 +35,7 @@ from gateway.stack.plan import (
     token_argv,
     validate,
 )
+from gateway.stack.redis_server import RedisServerNotFound, find_redis_server
 from gateway.stack.supervisor import (
     Child,
     StackError,
@@ -52,7 +54,10 @@ DEFAULT_API_PORT = 8000
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--redis", dest="redis_url", help="use this Redis (default: a private redis-server, AOF on)"
+        "--redis",
+        dest="redis_url",
+        help="use this Redis (default: a private one, AOF on: redis-server from the PATH, "
+        "else the embedded valkey-server of the 'embedded' extra)",
     )
     parser.add_argument(
         "--api-workers", type=int, default=1, help="API processes (default 1), on consecutive ports"
@@ -100,8 +105,11 @@ def _check_options(opts: StackOptions) -> str | None:
         return f"--venue {opts.venue}: unknown venue (see gateway/data/venues.json)"
     if opts.config and not Path(opts.config).is_file():
         return f"--config {opts.config}: no such file"
-    if opts.redis_url is None and not shutil.which("redis-server"):
-        return "redis-server is not on the PATH: install it, or give --redis URL"
+    if opts.redis_url is None:
+        try:
+            find_redis_server()
+        except RedisServerNotFound as exc:
+            return str(exc)
     if opts.redis_url is not None:
         import redis
 
@@ -110,6 +118,15 @@ def _check_options(opts: StackOptions) -> str | None:
         except Exception as exc:  # redis-py raises several types (connection, auth, URL)
             return f"--redis {redact_url(opts.redis_url)}: cannot reach it ({exc.__class__.__name__}: {exc})"
     return None
+
+
+def _private_redis(opts: StackOptions) -> str:
+    """The server binary for the private Redis (said once, so a user knows which one runs)."""
+    if opts.redis_url is not None:
+        return "redis-server"  # not started
+    server = find_redis_server()
+    _say(f"ordergate up: private Redis: {server.path} (from {server.source}), AOF always")
+    return server.path
 
 
 def _choose_ports(opts: StackOptions, port_given: bool) -> Ports:
@@ -204,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
             _err(str(exc))
             return 2
         token = _mint_token(opts)
-        specs = children(opts, ports, str(data_dir), sys.executable)
+        specs = children(opts, ports, str(data_dir), sys.executable, _private_redis(opts))
         _start_stack(sup, specs, opts, ports, began + args.start_timeout)
         pids = {c.name: c.pid for c in sup.children}
         print(banner(opts, ports, token, str(data_dir), pids, time.monotonic() - began), flush=True)

@@ -65,10 +65,11 @@ def redis_url_for(opts: StackOptions, ports: Ports) -> str:
     return opts.redis_url or f"redis://127.0.0.1:{ports.redis}/0"
 
 
-def redis_spec(data_dir: str, port: int) -> ChildSpec:
-    """A private redis-server: loopback only, AOF with fsync on every write, no RDB snapshots."""
+def redis_spec(data_dir: str, port: int, server: str = "redis-server") -> ChildSpec:
+    """A private Redis (``server``: the binary, see ``redis_server.find_redis_server``): loopback
+    only, AOF with fsync on every write, no RDB snapshots."""
     argv = (
-        "redis-server",
+        server,
         "--bind",
         "127.0.0.1",
         "--port",
@@ -87,11 +88,17 @@ def redis_spec(data_dir: str, port: int) -> ChildSpec:
     return ChildSpec("redis", argv, "redis", port, stop_order=3)
 
 
-def children(opts: StackOptions, ports: Ports, data_dir: str, python: str) -> list[ChildSpec]:
+def children(
+    opts: StackOptions,
+    ports: Ports,
+    data_dir: str,
+    python: str,
+    redis_server: str = "redis-server",
+) -> list[ChildSpec]:
     """Every child in start order: Redis (if private), simulator, connector, API workers."""
     specs: list[ChildSpec] = []
     if opts.redis_url is None:
-        specs.append(redis_spec(f"{data_dir}/redis", ports.redis))
+        specs.append(redis_spec(f"{data_dir}/redis", ports.redis, redis_server))
     redis_url = redis_url_for(opts, ports)
     specs.append(
         ChildSpec(

@@ -17,6 +17,8 @@ import pytest
 from support.api import order_body
 from support.procs import free_port, wait_until
 
+from gateway.stack.redis_server import find_redis_server
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 ROOT = Path(__file__).resolve().parents[2]
 UP = [sys.executable, "-m", "gateway.cli", "up"]
@@ -148,7 +150,8 @@ def test_sigterm_stops_every_child_and_exits_0(tmp_path: Path) -> None:
         assert up.proc is not None
         kids = children_of(up.proc.pid)
         names = " ".join(Path(f"/proc/{p}/cmdline").read_text() for p in kids)
-        for part in ("redis-server", "simulator", "connector", "api"):
+        server = Path(find_redis_server().path).name  # redis-server, or the embedded valkey-server
+        for part in (server, "simulator", "connector", "api"):
             assert part in names, f"{part} not among the children: {names!r}"
         up.proc.send_signal(signal.SIGTERM)
         assert up.proc.wait(30) == 0, up.text()

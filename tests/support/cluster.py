@@ -1,4 +1,5 @@
-"""A real 3-master Redis Cluster on free ports for tests, stopped by PID.
+"""A real 3-master Redis Cluster on free ports for tests, stopped by PID; formed with plain
+CLUSTER commands, so it needs no ``redis-cli`` (the embedded server ships none).
 
 Use the ``redis_cluster`` session fixture (``tests/conftest.py``) and
 ``redis.asyncio.RedisCluster.from_url(cluster.url)``; ``await flush_cluster(client)`` empties
@@ -7,15 +8,17 @@ every master between tests.
 
 from __future__ import annotations
 
-import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
+
 from .procs import RedisServer, free_port, wait_until
+
+SLOTS = 16384
 
 
 def _bindable(port: int) -> bool:
@@ -36,11 +39,31 @@ def free_cluster_port() -> int:
     raise RuntimeError("no free port pair for a cluster node")
 
 
+def _node(port: int) -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+
+
 def _cluster_ok(port: int) -> bool:
-    out = subprocess.run(
-        ["redis-cli", "-p", str(port), "cluster", "info"], capture_output=True, text=True, timeout=5
-    ).stdout
-    return "cluster_state:ok" in out
+    with _node(port) as node:
+        return node.execute_command("CLUSTER", "INFO").decode().find("cluster_state:ok") >= 0
+
+
+def slot_ranges(masters: int) -> list[tuple[int, int]]:
+    """The 16,384 slots split into ``masters`` contiguous ranges, as ``redis-cli --cluster create``
+    splits them."""
+    per = SLOTS / masters
+    return [(round(i * per), round((i + 1) * per) - 1) for i in range(masters)]
+
+
+def _form_cluster(ports: list[int]) -> None:
+    """What ``redis-cli --cluster create`` does, with plain commands (the embedded server ships no
+    CLI): each node takes its slot range, then every node meets the first."""
+    for port, (first, last) in zip(ports, slot_ranges(len(ports)), strict=True):
+        with _node(port) as node:
+            node.execute_command("CLUSTER", "ADDSLOTSRANGE", first, last)
+    for port in ports[1:]:
+        with _node(port) as node:
+            node.execute_command("CLUSTER", "MEET", "127.0.0.1", ports[0])
 
 
 @dataclass
@@ -57,8 +80,6 @@ class RedisClusterProcs:
         return [n.port for n in self.nodes]
 
     def start(self) -> RedisClusterProcs:
-        if not shutil.which("redis-cli"):
-            raise RuntimeError("redis-cli is not on the PATH")
         for _ in range(self.masters):
             port = free_cluster_port()
             node = RedisServer(
@@ -74,14 +95,7 @@ class RedisClusterProcs:
                 ],
             )
             self.nodes.append(node.start())
-        subprocess.run(
-            ["redis-cli", "--cluster", "create"]
-            + [f"127.0.0.1:{p}" for p in self.ports]
-            + ["--cluster-replicas", "0", "--cluster-yes"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        _form_cluster(self.ports)
         for p in self.ports:
             wait_until(lambda p=p: _cluster_ok(p), 30, f"cluster state ok on {p}")
         return self

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,6 +11,8 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+
+from gateway.stack.redis_server import find_redis_server
 
 
 def free_port() -> int:
@@ -71,7 +72,11 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 
 @dataclass
 class RedisServer:
-    """A private redis-server on a free port, stopped by PID. Nothing kept on disk unless ``aof``."""
+    """A private Redis server on a free port, stopped by PID. Nothing kept on disk unless ``aof``.
+
+    The binary is ``gateway.stack.redis_server.find_redis_server()``'s: ``redis-server`` from the
+    PATH, else the embedded valkey-server (``ORDERGATE_REDIS_SERVER=embedded`` forces that one).
+    """
 
     port: int = 0
     aof: bool = False
@@ -84,14 +89,13 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        if not shutil.which("redis-server"):
-            raise RuntimeError("redis-server is not on the PATH")
+        server = find_redis_server().path
         if not self.port:
             self.port = free_port()
         if not self.dir:
             self.dir = tempfile.mkdtemp(prefix="og-redis-")
         args = [
-            "redis-server",
+            server,
             "--bind",
             "127.0.0.1",
             "--port",

@@ -129,3 +129,8 @@ def test_tail_keeps_the_last_lines_indented() -> None:
 def test_connector_writes_its_fix_message_log_into_the_stack_data_dir() -> None:
     argv = by_name(StackOptions(), "connector")
     assert argv[argv.index("--message-log") + 1] == "/data/logs/fix"
+
+
+def test_private_redis_runs_the_binary_it_is_given() -> None:
+    spec = children(StackOptions(), PORTS, "/d", PY, "/wheel/bin/valkey-server")[0]
+    assert spec.name == "redis" and spec.argv[0] == "/wheel/bin/valkey-server"
