@@ -27,6 +27,7 @@ from .profiles import (
     RateSchedule,
     Request,
     account_names,
+    cross_profile,
     mixed_profile,
     priced_symbols,
     submit_profile,
@@ -135,6 +136,8 @@ def _check(args: argparse.Namespace) -> tuple[Target, RateSchedule, list[str], s
         return f"--account-prefix {args.account_prefix!r}: letters, digits, _ . - only (1-56)"
     if args.accounts > 100_000:
         return f"--accounts {args.accounts}: at most 100000"
+    if args.profile == "cross" and args.accounts < 2:
+        return "--profile cross needs --accounts 2 or more (a buyer and a seller)"
     run_id = args.run_id or os.urandom(4).hex()
     if not RUN_ID_RE.match(run_id):
         return f"--run-id {run_id!r}: letters, digits, _ . - only (1-40)"
@@ -158,6 +161,8 @@ def _requests(args: argparse.Namespace, accounts: list[str], run_id: str) -> Ite
     if args.profile == "mixed":
         min_age = max(1, math.ceil(args.rate * MIN_TARGET_AGE_S))
         return mixed_profile(symbols, accounts, unit, run_id, args.seed, min_age)
+    if args.profile == "cross":
+        return cross_profile(symbols, accounts, unit, run_id)
     return submit_profile(symbols, accounts, unit, run_id, args.seed)
 
 

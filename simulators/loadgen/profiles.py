@@ -10,6 +10,9 @@ same Redis creates new orders instead of replaying the first run's).
   submitted at least ``min_age`` requests earlier (by then their answer, which carries the order
   id, is normally back). Each order is changed at most once: with no venue answering, a second
   change would meet ``order_in_flight`` (409), which measures nothing.
+* ``cross``: pairs that trade with each other (a buy, then the same sell from the next account, one
+  price per symbol), so every order is acknowledged and filled: the whole journey's load
+  (``bench/e2e.py``).
 * ``open-burst``: the market-open rehearsal: submits, with the rate ramping linearly from
   ``rate / 10`` to ``rate`` over the first fifth of the run, then holding (:class:`RateSchedule`).
 """
@@ -27,7 +30,7 @@ from decimal import Decimal
 from gateway import market_rules
 from gateway.refdata import ReferenceData, Symbol
 
-PROFILES = ("submit", "mixed", "open-burst")
+PROFILES = ("submit", "mixed", "cross", "open-burst")
 OPS = ("submit", "cancel", "replace", "get")
 # how far from the base price the generated prices go (the daily limit may be narrower)
 PRICE_BAND = Decimal("0.03")
@@ -169,6 +172,27 @@ def submit_profile(
     while True:
         yield orders.submit(k)
         k += 1
+
+
+def cross_profile(
+    symbols: Sequence[PricedSymbol], accounts: Sequence[str], unit: int, run_id: str
+) -> Iterator[Request]:
+    """Request 2j buys one lot of symbol j mod n at that symbol's middle valid price; request
+    2j+1 sells the same from the next account. One price per symbol and equal quantities: in
+    whatever order they reach the venue, every order fills in full, so each one gets an ack and
+    a fill back. Deterministic (no seed needed)."""
+    if not symbols or len(accounts) < 2:
+        raise ValueError("the cross profile needs at least one symbol and two accounts")
+    prices = [s.prices[len(s.prices) // 2] for s in symbols]
+    j = 0
+    while True:
+        n = j % len(symbols)
+        buyer = accounts[j % len(accounts)]
+        seller = accounts[(j + 1) % len(accounts)]
+        for k, side, account in ((2 * j, "buy", buyer), (2 * j + 1, "sell", seller)):
+            body = _order_body(account, f"{run_id}-{k}", symbols[n].code, side, unit, prices[n])
+            yield Request("submit", "POST", body)
+        j += 1
 
 
 def mixed_profile(

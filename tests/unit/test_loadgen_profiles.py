@@ -18,6 +18,7 @@ from simulators.loadgen.profiles import (
     RateSchedule,
     Request,
     account_names,
+    cross_profile,
     mixed_profile,
     priced_symbols,
     submit_profile,
@@ -73,6 +74,36 @@ def test_submit_profile_orders_pass_the_gateways_own_validation() -> None:
         )
         seen_symbols.add(body["symbol"])
     assert len(seen_symbols) == len(SYMBOLS)
+
+
+def test_cross_profile_pairs_trade_in_full_in_any_arrival_order() -> None:
+    now = datetime(2026, 11, 30, 10, 0, tzinfo=TOKYO)
+    reqs = _take(cross_profile(SYMBOLS, ACCOUNTS, UNIT, "x"), 2 * 3 * len(SYMBOLS))
+    bodies = [json.loads(r.body or b"") for r in reqs]
+    for body in bodies:
+        validate_new_order(parse_new_order(body), REFDATA, now)
+    net: dict[tuple[str, str], int] = {}  # (symbol, price) -> bought - sold
+    prices: dict[str, set[str]] = {}
+    for buy, sell in zip(bodies[::2], bodies[1::2], strict=True):
+        assert (buy["side"], sell["side"]) == ("buy", "sell")
+        assert buy["account"] != sell["account"]
+        assert (buy["symbol"], buy["price"], buy["quantity"]) == (
+            sell["symbol"],
+            sell["price"],
+            sell["quantity"],
+        )
+        key = (buy["symbol"], buy["price"])
+        net[key] = net.get(key, 0) + buy["quantity"] - sell["quantity"]
+        prices.setdefault(buy["symbol"], set()).add(buy["price"])
+    # one price per symbol and nothing left over: every order meets its match, whatever the order
+    assert all(len(p) == 1 for p in prices.values()) and set(net.values()) == {0}
+    assert len(prices) == len(SYMBOLS)
+    assert len({b["client_order_id"] for b in bodies}) == len(bodies)
+
+
+def test_cross_profile_needs_two_accounts() -> None:
+    with pytest.raises(ValueError, match="two accounts"):
+        next(cross_profile(SYMBOLS, ACCOUNTS[:1], UNIT, "x"))
 
 
 def test_client_order_ids_are_distinct_and_accounts_spread_evenly() -> None:
