@@ -931,8 +931,12 @@ class Acceptor:
         session = self.sessions.get(
             (ours.decode(errors="replace"), theirs.decode(errors="replace"))
         )
-        if session is None or session._transport is not None:
-            self.refused += 1
+        if (
+            session is None
+            or session._transport is not None
+            or first.begin_string != session.core.begin_string
+        ):
+            self.refused += 1  # unknown, already connected, or another FIX version (case 1d)
             return None
         return session
 
