@@ -437,7 +437,7 @@ class Session:
             if f.get(b"43") == b"Y":
                 if self.replay_window is not None:
                     self._replayed(msg, raw, f, seq, now, a)
-                else:
+                elif not self._bad_possdup(f, seq, mt, now, a, consume=False):
                     self.counters.possdup_ignored += 1
                 return a
             if mt == b"2":  # answered, its number not consumed (QuickFIX; spec case 8)
@@ -571,36 +571,8 @@ class Session:
         a: Actions,
     ) -> None:
         mt = msg.message_type or b""
-        if f.get(b"43") == b"Y":
-            orig = f.get(b"122")
-            if orig is None and mt != b"4":
-                self.next_target = seq + 1
-                self._reject(
-                    a,
-                    now,
-                    seq,
-                    mt,
-                    REJ_REQUIRED_TAG_MISSING,
-                    "OrigSendingTime(122) missing on a PossDup message",
-                    122,
-                    f,
-                )
-                return
-            if orig is not None:
-                ot, stt = parse_utc_timestamp(orig), parse_utc_timestamp(f.get(b"52", b""))
-                if ot is not None and stt is not None and ot > stt:
-                    self._reject(
-                        a,
-                        now,
-                        seq,
-                        mt,
-                        REJ_SENDINGTIME_ACCURACY,
-                        "OrigSendingTime(122) later than SendingTime(52)",
-                        122,
-                        f,
-                    )
-                    self._logout(a, now, "SendingTime accuracy problem")
-                    return
+        if f.get(b"43") == b"Y" and self._bad_possdup(f, seq, mt, now, a, consume=True):
+            return
         if self._bad_time(f, now):
             if not f.get(b"52"):  # missing or empty: a malformed message, not a clock problem
                 self._header_field_problem(f, b"52", seq, mt, now, a)
@@ -656,6 +628,51 @@ class Session:
             self._on_logout(f, now, a)
         elif mt == b"A":
             self.next_target = seq + 1  # a second Logon while logged on: counted, ignored
+
+    def _bad_possdup(
+        self,
+        f: dict[bytes, bytes],
+        seq: int,
+        mt: bytes | None,
+        now: float,
+        a: Actions,
+        consume: bool,
+    ) -> bool:
+        """A PossDup message must carry OrigSendingTime(122) (else Reject 373=1, case 2g) no
+        later than its SendingTime (else Reject 373=10 and Logout, case 2f); a SequenceReset
+        needs no 122. ``consume``: the message holds the expected number (it is used up)."""
+        orig = f.get(b"122")
+        if orig is None:
+            if mt == b"4":
+                return False
+            if consume:
+                self.next_target = seq + 1
+            self._reject(
+                a,
+                now,
+                seq,
+                mt,
+                REJ_REQUIRED_TAG_MISSING,
+                "OrigSendingTime(122) missing on a PossDup message",
+                122,
+                f,
+            )
+            return True
+        ot, stt = parse_utc_timestamp(orig), parse_utc_timestamp(f.get(b"52", b""))
+        if ot is not None and stt is not None and ot > stt:
+            self._reject(
+                a,
+                now,
+                seq,
+                mt,
+                REJ_SENDINGTIME_ACCURACY,
+                "OrigSendingTime(122) later than SendingTime(52)",
+                122,
+                f,
+            )
+            self._logout(a, now, "SendingTime accuracy problem")
+            return True
+        return False
 
     def _sequence_reset(
         self, f: dict[bytes, bytes], seq: int, mt: bytes, now: float, a: Actions, gap_fill: bool

@@ -732,10 +732,16 @@ class _Conn(asyncio.Protocol):
             asyncio.get_running_loop().call_later(self.logon_timeout, self._no_logon)
 
     def _garbled(self, reason: str, data: bytes) -> None:
-        if self.session is not None:
-            self.session.garbled += 1
-            self.session.msglog.write(self.session.session_id, "GARBLED", time.time(), data)
-            self.session.app.on_event(self.session, "garbled", reason)
+        s = self.session
+        if s is not None:
+            s.garbled += 1
+            s.msglog.write(s.session_id, "GARBLED", time.time(), data)
+            s.app.on_event(s, "garbled", reason)
+        if s is None or s.core.state in (State.AWAITING_LOGON, State.LOGON_SENT):
+            # a garbled Logon ends the connection (QuickFIX; case 1d, BodyLength wrong);
+            # once logged on, garbled messages are only dropped (2d, 3b, 3c)
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.abort()
 
     def _no_logon(self) -> None:
         if self.session is None and self.transport is not None and not self.transport.is_closing():

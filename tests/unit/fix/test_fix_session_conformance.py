@@ -121,6 +121,27 @@ def test_2c_other_messages_below_the_expected_number_still_log_out():
     assert types(a) == [b"5"] and b"too low" in (sent(a)[0].get(58) or b"")
 
 
+def test_2g_possdup_below_the_expected_number_without_orig_sending_time_is_rejected():
+    s = logged_on_session(next_target=3)  # 4 expected
+    a = feed(s, "0", 2, possdup=True)
+    rej = sent(a)[0]
+    assert (rej.get(373), rej.get(371), rej.get(45)) == (b"1", b"122", b"2")
+    assert a.disconnect is None and s.next_target == 4  # not consumed: it was below
+
+
+def test_2f_possdup_below_the_expected_number_with_orig_after_sending_time_logs_out():
+    s = logged_on_session(next_target=3)
+    a = feed(s, "D", 2, (11, "x"), possdup=True, orig=T0 + 10)
+    assert types(a) == [b"3", b"5"] and sent(a)[0].get(373) == b"10"
+    assert a.disconnect is not None and a.deliver == []
+
+
+def test_2e_possdup_below_the_expected_number_with_orig_sending_time_is_ignored():
+    s = logged_on_session(next_target=3)
+    a = feed(s, "0", 2, possdup=True, orig=T0 - 1)
+    assert a.send == [] and a.disconnect is None and s.next_target == 4
+
+
 # -- session reset during a live session ------------------------------------------------------
 
 
