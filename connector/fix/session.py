@@ -899,7 +899,7 @@ class Session:
             return
         self.heartbeat_interval = int(f[b"108"])
         a.send.append(self.logon_message_reply(now, int(f[b"108"]), asked_reset))
-        self._logged_on(seq, now, a)
+        self._logged_on(msg, raw, f, seq, now, a)
 
     def logon_message_reply(self, now: float, hb: int, reset: bool) -> Outbound:
         body = b"98=0\x01108=%d\x01" % hb
@@ -913,6 +913,9 @@ class Session:
         seq = self._logon_common_checks(f, a)
         if seq is None or not self._validate_logon(msg, raw, a):
             return
+        if self._bad_time(f, now):  # case 1d, as the acceptor checks it
+            a.disconnect = "Logon SendingTime accuracy problem"
+            return
         if f.get(b"141") == b"Y" and not self._sent_reset:
             self.next_target = 1  # the acceptor reset its numbers: its next is 1 (this Logon)
         if seq < self.next_target:
@@ -920,14 +923,25 @@ class Session:
                 a, now, f"MsgSeqNum too low, expecting {self.next_target} but received {seq}"
             )
             return
-        self._logged_on(seq, now, a)
+        self._logged_on(msg, raw, f, seq, now, a)
 
-    def _logged_on(self, seq: int, now: float, a: Actions) -> None:
+    def _logged_on(
+        self,
+        msg: simplefix.FixMessage,
+        raw: bytes,
+        f: dict[bytes, bytes],
+        seq: int,
+        now: float,
+        a: Actions,
+    ) -> None:
         self._set_state(State.LOGGED_ON, a)
         a.events.append(Event("logon"))
         if seq == self.next_target:
             self.next_target = seq + 1
         else:
+            # too high (case 1a): held like any message, so its number is used up once the
+            # gap before it is filled (QuickFIX queues it too)
+            self._held[seq] = (msg, raw, f)
             self._gap(self.next_target, seq, now, a)
 
     # ------------------------------------------------------------------ resend
