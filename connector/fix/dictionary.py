@@ -473,7 +473,7 @@ class DataDictionary:
             if tag is None:
                 return Violation(
                     SessionRejectReason.INVALID_TAG_NUMBER,
-                    None,
+                    _signed_int(tag_b),  # 0 and -1 are named too, as QuickFIX does (case 14a)
                     f"Invalid tag number: {tag_b[:20]!r}",
                 )
             if not value:
@@ -688,6 +688,12 @@ class DataDictionary:
                     f"Required tag missing: {_text_of(tag, self.fields)} in a repeating group",
                 )
         return None
+
+
+def _signed_int(tag_b: bytes) -> int | None:
+    """A tag that is a number but not a valid tag (``0``, ``-1``, ``007``) for RefTagID(371)."""
+    digits = tag_b[1:] if tag_b[:1] == b"-" else tag_b
+    return int(tag_b) if digits.isdigit() and len(digits) <= 9 else None
 
 
 @dataclass(frozen=True)

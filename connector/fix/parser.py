@@ -43,27 +43,21 @@ _FixMessage = ParsedFixMessage
 
 
 def _make(pairs: list[tuple[bytes, bytes]]) -> simplefix.FixMessage | None:
-    if not pairs or pairs[0][0] != b"8":
+    # BeginString, BodyLength, MsgType must be the first three fields: anything else is garbled
+    # (FIX 4.4 Vol. 2 test case 2t: ignored, no Reject, MsgSeqNum not consumed)
+    if len(pairs) < 3 or pairs[0][0] != b"8" or pairs[1][0] != b"9" or pairs[2][0] != b"35":
         return None
     m = _new(_FixMessage)
     m.begin_string = pairs[0][1]
-    m.message_type = None
-    for tag, value in pairs[1:4]:
-        if tag == b"35":
-            m.message_type = value
-            break
-    else:
-        for tag, value in pairs:
-            if tag == b"35":
-                m.message_type = value
-                break
+    m.message_type = pairs[2][1]
     m.pairs = pairs
     m.header_index = 0
     return m
 
 
 def parse(raw: bytes) -> simplefix.FixMessage | None:
-    """Parse one complete message (``8=...`` through ``10=nnn<SOH>``); ``None`` if malformed.
+    """Parse one complete message (``8=...`` through ``10=nnn<SOH>``); ``None`` if malformed,
+    including a message whose first three fields are not 8, 9, 35 in that order.
 
     Tags stay as the bytes on the wire (``b"35"``) exactly like simplefix's parser. Fast path:
     when every field holds exactly one ``=`` and no length-prefixed data field is present, one

@@ -14,7 +14,6 @@ stored application messages) before the bytes reach the socket.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -37,6 +36,7 @@ ADMIN_TYPES = frozenset({b"0", b"1", b"2", b"3", b"4", b"5", b"A"})
 # SessionRejectReason (373)
 REJ_INVALID_TAG = 0
 REJ_REQUIRED_TAG_MISSING = 1
+REJ_TAG_WITHOUT_VALUE = 4
 REJ_VALUE_INCORRECT = 5
 REJ_INCORRECT_DATA_FORMAT = 6
 REJ_COMPID_PROBLEM = 9
@@ -44,6 +44,19 @@ REJ_SENDINGTIME_ACCURACY = 10
 REJ_OTHER = 99
 # BusinessRejectReason (380)
 BIZ_UNSUPPORTED_MESSAGE_TYPE = 3
+
+#: reverse routing on a Reject (QuickFIX's ``Message::reverseRoute``): the received
+#: OnBehalfOf* field goes back as the matching DeliverTo* field and vice versa
+_ROUTE_BACK = (
+    (b"115", b"128"),
+    (b"128", b"115"),
+    (b"116", b"129"),
+    (b"129", b"116"),
+    (b"144", b"145"),
+    (b"145", b"144"),
+)
+#: the TestReqID(112) of our TestRequests, QuickFIX's; any inbound message answers it
+TEST_REQ_ID = b"TEST"
 
 _RESEND_SKIP = frozenset(
     {b"8", b"9", b"10", b"35", b"49", b"56", b"34", b"43", b"52", b"122", b"97"}
@@ -136,9 +149,6 @@ class Counters:
     heartbeats_sent: int = 0
 
 
-_test_req_ids = itertools.count(1)
-
-
 class Session:
     """One FIX session (a SenderCompID/TargetCompID pair), alive across connections."""
 
@@ -190,6 +200,11 @@ class Session:
     @property
     def logged_on(self) -> bool:
         return self.state is State.LOGGED_ON
+
+    @property
+    def begin_string(self) -> bytes:
+        """The session's BeginString(8), which every inbound message must carry."""
+        return self._begin
 
     @property
     def held_count(self) -> int:
@@ -333,11 +348,15 @@ class Session:
                     a.disconnect = "TestRequest not answered"
                     return a
             elif now - self._last_recv >= limit and self.check_peer_heartbeats:
-                self._test_req_id = b"TEST%d" % next(_test_req_ids)
+                self._test_req_id = TEST_REQ_ID
                 self._test_req_at = now
                 self.counters.test_requests_sent += 1
-                self._send_admin(a, b"1", b"112=" + self._test_req_id + SOH, now)
-            if now - self._last_sent >= hb and not self.suppress_heartbeats:
+                self._send_admin(a, b"1", b"112=" + TEST_REQ_ID + SOH, now)
+            if (
+                now - self._last_sent >= hb
+                and self._test_req_id is None  # no Heartbeat while a TestRequest waits (QuickFIX)
+                and not self.suppress_heartbeats
+            ):
                 self.counters.heartbeats_sent += 1
                 self._send_admin(a, b"0", b"", now)
         if (
@@ -363,6 +382,10 @@ class Session:
             return a
         f = dict(msg.pairs)
         mt = msg.message_type
+        if msg.begin_string != self._begin:
+            self._wrong_begin_string(f, mt, now, a)
+            return a
+        self._test_req_id = None  # any message shows the peer alive (as QuickFIX counts it)
         if st is State.AWAITING_LOGON:
             if mt != b"A":
                 a.disconnect = "first message is not a Logon"
@@ -387,11 +410,13 @@ class Session:
         if self.settings.CheckCompID and (
             f.get(b"49") != self._target or f.get(b"56") != self._sender
         ):
-            self._reject(a, now, seq, mt, REJ_COMPID_PROBLEM, "CompID problem", None)
-            self._logout(a, now, "CompID problem")
+            self._compid_problem(f, seq, mt, now, a)
             return a
         if mt == b"4" and f.get(b"123") != b"Y":
             self._sequence_reset(f, seq, mt, now, a, gap_fill=False)
+            return a
+        if mt == b"A" and st is State.LOGGED_ON and f.get(b"141") == b"Y":
+            self._reset_logon(f, seq, now, a)
             return a
         expected = self.next_target
         if seq > expected:
@@ -406,11 +431,17 @@ class Session:
             self._gap(expected, seq, now, a)
             return a
         if seq < expected:
+            if mt == b"5":  # a Logout is answered whatever its number (QuickFIX)
+                self._on_logout(f, now, a)
+                return a
             if f.get(b"43") == b"Y":
                 if self.replay_window is not None:
                     self._replayed(msg, raw, f, seq, now, a)
-                else:
+                elif not self._bad_possdup(f, seq, mt, now, a, consume=False):
                     self.counters.possdup_ignored += 1
+                return a
+            if mt == b"2":  # answered, its number not consumed (QuickFIX; spec case 8)
+                self._on_resend_request(f, seq, now, a)
                 return a
             self._logout(a, now, f"MsgSeqNum too low, expecting {expected} but received {seq}")
             return a
@@ -540,37 +571,14 @@ class Session:
         a: Actions,
     ) -> None:
         mt = msg.message_type or b""
-        if f.get(b"43") == b"Y":
-            orig = f.get(b"122")
-            if orig is None and mt != b"4":
-                self.next_target = seq + 1
-                self._reject(
-                    a,
-                    now,
-                    seq,
-                    mt,
-                    REJ_REQUIRED_TAG_MISSING,
-                    "OrigSendingTime(122) missing on a PossDup message",
-                    122,
-                )
-                return
-            if orig is not None:
-                ot, stt = parse_utc_timestamp(orig), parse_utc_timestamp(f.get(b"52", b""))
-                if ot is not None and stt is not None and ot > stt:
-                    self._reject(
-                        a,
-                        now,
-                        seq,
-                        mt,
-                        REJ_SENDINGTIME_ACCURACY,
-                        "OrigSendingTime(122) later than SendingTime(52)",
-                        122,
-                    )
-                    self._logout(a, now, "SendingTime accuracy problem")
-                    return
+        if f.get(b"43") == b"Y" and self._bad_possdup(f, seq, mt, now, a, consume=True):
+            return
         if self._bad_time(f, now):
+            if not f.get(b"52"):  # missing or empty: a malformed message, not a clock problem
+                self._header_field_problem(f, b"52", seq, mt, now, a)
+                return
             self._reject(
-                a, now, seq, mt, REJ_SENDINGTIME_ACCURACY, "SendingTime accuracy problem", 52
+                a, now, seq, mt, REJ_SENDINGTIME_ACCURACY, "SendingTime accuracy problem", 52, f
             )
             self._logout(a, now, "SendingTime accuracy problem")
             return
@@ -581,7 +589,7 @@ class Session:
                 if v.business_reject:
                     self._business_reject(a, now, seq, mt, BIZ_UNSUPPORTED_MESSAGE_TYPE, v.text)
                 else:
-                    self._reject(a, now, seq, mt, v.session_reject_reason, v.text, v.ref_tag_id)
+                    self._reject(a, now, seq, mt, v.session_reject_reason, v.text, v.ref_tag_id, f)
                 return
         if mt not in ADMIN_TYPES:
             self.next_target = seq + 1
@@ -596,7 +604,7 @@ class Session:
             trid = f.get(b"112")
             if trid is None:
                 self._reject(
-                    a, now, seq, mt, REJ_REQUIRED_TAG_MISSING, "TestReqID(112) missing", 112
+                    a, now, seq, mt, REJ_REQUIRED_TAG_MISSING, "TestReqID(112) missing", 112, f
                 )
             else:
                 self._send_admin(a, b"0", b"112=" + trid + SOH, now)
@@ -621,6 +629,51 @@ class Session:
         elif mt == b"A":
             self.next_target = seq + 1  # a second Logon while logged on: counted, ignored
 
+    def _bad_possdup(
+        self,
+        f: dict[bytes, bytes],
+        seq: int,
+        mt: bytes | None,
+        now: float,
+        a: Actions,
+        consume: bool,
+    ) -> bool:
+        """A PossDup message must carry OrigSendingTime(122) (else Reject 373=1, case 2g) no
+        later than its SendingTime (else Reject 373=10 and Logout, case 2f); a SequenceReset
+        needs no 122. ``consume``: the message holds the expected number (it is used up)."""
+        orig = f.get(b"122")
+        if orig is None:
+            if mt == b"4":
+                return False
+            if consume:
+                self.next_target = seq + 1
+            self._reject(
+                a,
+                now,
+                seq,
+                mt,
+                REJ_REQUIRED_TAG_MISSING,
+                "OrigSendingTime(122) missing on a PossDup message",
+                122,
+                f,
+            )
+            return True
+        ot, stt = parse_utc_timestamp(orig), parse_utc_timestamp(f.get(b"52", b""))
+        if ot is not None and stt is not None and ot > stt:
+            self._reject(
+                a,
+                now,
+                seq,
+                mt,
+                REJ_SENDINGTIME_ACCURACY,
+                "OrigSendingTime(122) later than SendingTime(52)",
+                122,
+                f,
+            )
+            self._logout(a, now, "SendingTime accuracy problem")
+            return True
+        return False
+
     def _sequence_reset(
         self, f: dict[bytes, bytes], seq: int, mt: bytes, now: float, a: Actions, gap_fill: bool
     ) -> None:
@@ -636,6 +689,7 @@ class Session:
                 REJ_REQUIRED_TAG_MISSING if new_b is None else REJ_INCORRECT_DATA_FORMAT,
                 "NewSeqNo(36) missing or not a number",
                 36,
+                f,
             )
             return
         new = int(new_b)
@@ -654,7 +708,81 @@ class Session:
                 REJ_VALUE_INCORRECT,
                 f"NewSeqNo(36)={new} lower than expected {self.next_target}",
                 36,
+                f,
             )
+
+    def _wrong_begin_string(
+        self, f: dict[bytes, bytes], mt: bytes | None, now: float, a: Actions
+    ) -> None:
+        """A BeginString(8) that is not the session's (spec cases 1d, 2i; QuickFIX's answers):
+        before logon, disconnect without a word; after, Logout "Incorrect BeginString" and wait
+        for the peer's Logout (LogoutTimeout). A Logout is still a Logout."""
+        if self.state in (State.AWAITING_LOGON, State.LOGON_SENT):
+            a.disconnect = "incorrect BeginString on the Logon"
+            return
+        if mt == b"5":
+            self._on_logout(f, now, a)
+            return
+        if self.state is not State.LOGGED_ON:
+            return  # our Logout is already out
+        seq_b = f.get(b"34")
+        if _is_num(seq_b) and int(seq_b or b"0") == self.next_target:
+            self.next_target += 1
+        text = "Incorrect BeginString"
+        self._send_admin(a, b"5", b"58=" + text.encode() + SOH, now)
+        self.last_logout_text = text
+        self._logout_sent_at = now
+        self._set_state(State.LOGOUT_SENT, a)
+
+    def _compid_problem(
+        self, f: dict[bytes, bytes], seq: int, mt: bytes | None, now: float, a: Actions
+    ) -> None:
+        """CompIDs not the session's: Reject 373=9 and Logout (case 2k). A CompID that is missing
+        or empty is a malformed message instead (14b, 14d): Reject 373=1 / 373=4 with 371."""
+        for tag in (b"56", b"49"):
+            if not f.get(tag):
+                self._header_field_problem(f, tag, seq, mt, now, a)
+                return
+        self._reject(a, now, seq, mt, REJ_COMPID_PROBLEM, "CompID problem", None, f)
+        self._logout(a, now, "CompID problem")
+
+    def _header_field_problem(
+        self,
+        f: dict[bytes, bytes],
+        tag: bytes,
+        seq: int,
+        mt: bytes | None,
+        now: float,
+        a: Actions,
+    ) -> None:
+        """Reject a message whose required header field ``tag`` is missing (373=1) or empty
+        (373=4), RefTagID = the tag; the number is consumed when it was the expected one."""
+        missing = f.get(tag) is None
+        if seq == self.next_target:
+            self.next_target = seq + 1
+        self._reject(
+            a,
+            now,
+            seq,
+            mt,
+            REJ_REQUIRED_TAG_MISSING if missing else REJ_TAG_WITHOUT_VALUE,
+            "Required tag missing" if missing else "Tag specified without a value",
+            int(tag),
+            f,
+        )
+
+    def _reset_logon(self, f: dict[bytes, bytes], seq: int, now: float, a: Actions) -> None:
+        """Logon with ResetSeqNumFlag(141)=Y during a live session (spec "Session reset",
+        QuickFIX's SessionReset): both numbers restart, answered by Logon 141=Y numbered 1."""
+        hb = f.get(b"108")
+        if seq != 1 or not _is_num(hb):
+            self._logout(a, now, "Logon with ResetSeqNumFlag(141)=Y needs MsgSeqNum(34)=1")
+            return
+        self._reset_seqs(a)
+        self.heartbeat_interval = int(hb or b"0")
+        a.send.append(self.logon_message_reply(now, self.heartbeat_interval, True))
+        self.next_target = 2
+        a.events.append(Event("session_reset", text="peer reset the sequence numbers"))
 
     def _on_logout(self, f: dict[bytes, bytes], now: float, a: Actions) -> None:
         self.last_logout_text = f.get(b"58", b"").decode(errors="replace")
@@ -678,8 +806,17 @@ class Session:
         reason: int,
         text: str,
         ref_tag: int | None,
+        f: dict[bytes, bytes] | None = None,
     ) -> None:
-        body = b"45=%d\x01" % ref_seq
+        """Reject(3); ``f``, the rejected message's fields, routes it back (OnBehalfOf <->
+        DeliverTo, QuickFIX's reverse route; empty routing fields are not copied)."""
+        body = b""
+        if f is not None:
+            for src, dst in _ROUTE_BACK:
+                v = f.get(src)
+                if v:
+                    body += dst + b"=" + v + SOH
+        body += b"45=%d\x01" % ref_seq
         if ref_tag is not None:
             body += b"371=%d\x01" % ref_tag
         if ref_type:
@@ -762,7 +899,7 @@ class Session:
             return
         self.heartbeat_interval = int(f[b"108"])
         a.send.append(self.logon_message_reply(now, int(f[b"108"]), asked_reset))
-        self._logged_on(seq, now, a)
+        self._logged_on(msg, raw, f, seq, now, a)
 
     def logon_message_reply(self, now: float, hb: int, reset: bool) -> Outbound:
         body = b"98=0\x01108=%d\x01" % hb
@@ -776,6 +913,9 @@ class Session:
         seq = self._logon_common_checks(f, a)
         if seq is None or not self._validate_logon(msg, raw, a):
             return
+        if self._bad_time(f, now):  # case 1d, as the acceptor checks it
+            a.disconnect = "Logon SendingTime accuracy problem"
+            return
         if f.get(b"141") == b"Y" and not self._sent_reset:
             self.next_target = 1  # the acceptor reset its numbers: its next is 1 (this Logon)
         if seq < self.next_target:
@@ -783,14 +923,25 @@ class Session:
                 a, now, f"MsgSeqNum too low, expecting {self.next_target} but received {seq}"
             )
             return
-        self._logged_on(seq, now, a)
+        self._logged_on(msg, raw, f, seq, now, a)
 
-    def _logged_on(self, seq: int, now: float, a: Actions) -> None:
+    def _logged_on(
+        self,
+        msg: simplefix.FixMessage,
+        raw: bytes,
+        f: dict[bytes, bytes],
+        seq: int,
+        now: float,
+        a: Actions,
+    ) -> None:
         self._set_state(State.LOGGED_ON, a)
         a.events.append(Event("logon"))
         if seq == self.next_target:
             self.next_target = seq + 1
         else:
+            # too high (case 1a): held like any message, so its number is used up once the
+            # gap before it is filled (QuickFIX queues it too)
+            self._held[seq] = (msg, raw, f)
             self._gap(self.next_target, seq, now, a)
 
     # ------------------------------------------------------------------ resend
@@ -807,6 +958,7 @@ class Session:
                 REJ_REQUIRED_TAG_MISSING,
                 "BeginSeqNo(7)/EndSeqNo(16) missing or bad",
                 7 if not _is_num(b) else 16,
+                f,
             )
             return
         begin, end = int(b), int(e)

@@ -718,6 +718,7 @@ class _Conn(asyncio.Protocol):
         self.route = route
         self.logon_timeout = logon_timeout
         self.splitter = FrameSplitter(on_garbled=self._garbled)
+        self.garbled_seen = False
         self.transport: asyncio.Transport | None = None
         self.closed = asyncio.get_running_loop().create_future()
 
@@ -732,10 +733,21 @@ class _Conn(asyncio.Protocol):
             asyncio.get_running_loop().call_later(self.logon_timeout, self._no_logon)
 
     def _garbled(self, reason: str, data: bytes) -> None:
-        if self.session is not None:
-            self.session.garbled += 1
-            self.session.msglog.write(self.session.session_id, "GARBLED", time.time(), data)
-            self.session.app.on_event(self.session, "garbled", reason)
+        s = self.session
+        if s is not None:
+            s.garbled += 1
+            s.msglog.write(s.session_id, "GARBLED", time.time(), data)
+            s.app.on_event(s, "garbled", reason)
+        self.garbled_seen = True  # judged once the frames read with it were applied
+
+    def _garbled_before_logon(self) -> None:
+        """A garbled Logon ends the connection (QuickFIX; case 1d, BodyLength wrong); once
+        logged on, garbled messages are only dropped (2d, 3b, 3c)."""
+        self.garbled_seen = False
+        s = self.session
+        if s is None or s.core.state in (State.AWAITING_LOGON, State.LOGON_SENT):
+            if self.transport is not None and not self.transport.is_closing():
+                self.transport.abort()
 
     def _no_logon(self) -> None:
         if self.session is None and self.transport is not None and not self.transport.is_closing():
@@ -752,11 +764,13 @@ class _Conn(asyncio.Protocol):
     def _received(self, data: bytes) -> None:
         if self.session is not None:
             self.session._data(self.splitter, data)
+            if self.garbled_seen:
+                self._garbled_before_logon()
             return
         assert self.route is not None and self.transport is not None
         raws = self.splitter.feed(data)
         if not raws:
-            if self.splitter.buffered > 65536:
+            if self.splitter.buffered > 65536 or self.garbled_seen:
                 self.transport.abort()
             return
         first = parse(raws[0])
@@ -771,6 +785,8 @@ class _Conn(asyncio.Protocol):
         rest = self.splitter._buf
         self.splitter.reset()
         session._data(self.splitter, b"".join(raws) + rest)
+        if self.garbled_seen:
+            self._garbled_before_logon()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.session is not None and self.session._conn is self:
@@ -931,8 +947,12 @@ class Acceptor:
         session = self.sessions.get(
             (ours.decode(errors="replace"), theirs.decode(errors="replace"))
         )
-        if session is None or session._transport is not None:
-            self.refused += 1
+        if (
+            session is None
+            or session._transport is not None
+            or first.begin_string != session.core.begin_string
+        ):
+            self.refused += 1  # unknown, already connected, or another FIX version (case 1d)
             return None
         return session
 

@@ -50,6 +50,12 @@ class MappingError(ValueError):
 
 
 Fields = dict[bytes, bytes]
+
+#: what the venue takes at all, as a real one would: more shares than this in one order, or an
+#: identifier longer than this, is refused with a business reject (ExecutionReport 39=8 + Text)
+MAX_ORDER_QTY = 100_000_000
+MAX_ID_LENGTH = 64
+_MAX_QTY_DIGITS = len(str(MAX_ORDER_QTY))
 _KEY = {t: str(t).encode() for t in (1, 11, 35, 37, 38, 40, 41, 43, 44, 54, 55, 59, 122)}
 
 
@@ -72,8 +78,17 @@ def _need(f: Fields, tag: int, name: str, reason: str) -> str:
     return value
 
 
+def _id(f: Fields, tag: int, name: str, reason: str) -> str:
+    value = _need(f, tag, name, reason)
+    if len(value) > MAX_ID_LENGTH:
+        raise MappingError(
+            reason, "id_too_long", f"{name}({tag}) is longer than {MAX_ID_LENGTH} characters"
+        )
+    return value
+
+
 def _qty(value: str, reason: str) -> int:
-    if value.isdigit() and value[0] != "0":
+    if value.isdigit() and value[0] != "0" and len(value) < _MAX_QTY_DIGITS:
         return int(value)  # the common case, without a Decimal
     try:
         qty = Decimal(value)
@@ -81,11 +96,17 @@ def _qty(value: str, reason: str) -> int:
         raise MappingError(
             reason, "bad_quantity", f"OrderQty(38) {value!r} is not a number"
         ) from None
-    if qty != qty.to_integral_value() or qty <= 0:
+    if not qty.is_finite() or qty != qty.to_integral_value() or qty <= 0:
         raise MappingError(
             OrdRejReason.INCORRECT_QUANTITY.value,
             "quantity_not_multiple_of_unit",
             f"OrderQty(38) {value} is not a positive whole number of shares",
+        )
+    if qty > MAX_ORDER_QTY:
+        raise MappingError(
+            OrdRejReason.INCORRECT_QUANTITY.value,
+            "quantity_too_large",
+            f"OrderQty(38) {value} is more than the {MAX_ORDER_QTY} shares one order may hold",
         )
     return int(qty)
 
@@ -163,8 +184,18 @@ def _fast_new_order(f: Fields, session: str) -> NewOrder | None:
     ord_type = _ORD_TYPE_B.get(f.get(b"40", b""))
     tif = _TIF_B.get(f.get(b"59", b"0"))
     qty = f.get(b"38", b"")
-    if not (cl and symbol and side and ord_type and tif and qty.isdigit() and qty[0] != 48):
-        return None
+    if not (
+        cl
+        and len(cl) <= MAX_ID_LENGTH
+        and symbol
+        and side
+        and ord_type
+        and tif
+        and qty.isdigit()
+        and qty[0] != 48
+        and len(qty) < _MAX_QTY_DIGITS
+    ):
+        return None  # the careful path names the problem
     raw_px = f.get(b"44")
     price = None
     if raw_px is not None:
@@ -204,7 +235,7 @@ def decode_fields(msg: Fields, session: str, fast: bool = True) -> Command:
         bad = OrdRejReason.OTHER.value
         return NewOrder(
             session=session,
-            cl_ord_id=_need(msg, 11, "ClOrdID", bad),
+            cl_ord_id=_id(msg, 11, "ClOrdID", bad),
             symbol=_need(msg, 55, "Symbol", OrdRejReason.UNKNOWN_SYMBOL.value),
             side=_side(_need(msg, 54, "Side", bad), bad),
             ord_type=_ord_type(_need(msg, 40, "OrdType", bad), bad),
@@ -219,8 +250,8 @@ def decode_fields(msg: Fields, session: str, fast: bool = True) -> Command:
         side = _get(msg, 54)
         return CancelOrder(
             session=session,
-            cl_ord_id=_need(msg, 11, "ClOrdID", cxl),
-            orig_cl_ord_id=_need(msg, 41, "OrigClOrdID", cxl),
+            cl_ord_id=_id(msg, 11, "ClOrdID", cxl),
+            orig_cl_ord_id=_id(msg, 41, "OrigClOrdID", cxl),
             order_id=_get(msg, 37),
             symbol=_get(msg, 55),
             side=_SIDES.get(side) if side else None,
@@ -230,8 +261,8 @@ def decode_fields(msg: Fields, session: str, fast: bool = True) -> Command:
         side = _get(msg, 54)
         return ReplaceOrder(
             session=session,
-            cl_ord_id=_need(msg, 11, "ClOrdID", cxl),
-            orig_cl_ord_id=_need(msg, 41, "OrigClOrdID", cxl),
+            cl_ord_id=_id(msg, 11, "ClOrdID", cxl),
+            orig_cl_ord_id=_id(msg, 41, "OrigClOrdID", cxl),
             quantity=_qty(_need(msg, 38, "OrderQty", cxl), cxl),
             price=_price(_get(msg, 44), cxl),
             order_id=_get(msg, 37),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import simplefix
 
-from connector.fix.codec import sending_time
+from connector.fix.codec import frame, sending_time, to_bytes
 from connector.fix.parser import parse
 from connector.fix.session import Actions, Session
 from connector.fix.settings import SessionSettings
@@ -47,6 +47,20 @@ def peer(
     parsed = parse(raw)
     assert parsed is not None
     return parsed, raw
+
+
+def wire(*fields: tuple[int | str, object], begin: str = "FIX.4.4") -> bytes:
+    """A raw message: ``fields`` exactly as given (any order, empty or odd tags) after 8 and 9,
+    with BodyLength and CheckSum computed; for cases a builder would refuse to write."""
+    body = b"".join(str(t).encode() + b"=" + to_bytes(v) + b"\x01" for t, v in fields)
+    return frame(body, begin.encode())
+
+
+def feed_raw(s: Session, raw: bytes, now: float = T0) -> Actions:
+    """``raw`` parsed and fed to ``s`` (it must parse)."""
+    msg = parse(raw)
+    assert msg is not None, raw
+    return s.on_message(msg, raw, now)
 
 
 def feed(

@@ -105,6 +105,40 @@ def test_fractional_quantity_is_refused_as_incorrect_quantity() -> None:
     assert info.value.reason == OrdRejReason.INCORRECT_QUANTITY.value
 
 
+@pytest.mark.parametrize("qty", [str(10**30), "1" + "0" * 8 + "1", "1E+30"])
+def test_unreasonable_quantity_is_refused_as_incorrect_quantity(qty: str) -> None:
+    msg = message("D", (11, "c"), (55, "7203"), (54, "1"), (38, qty), (40, "1"))
+    with pytest.raises(MappingError) as info:
+        decode(msg, "S")
+    assert info.value.reason == OrdRejReason.INCORRECT_QUANTITY.value
+    assert info.value.rule == "quantity_too_large"
+    report = reject_report(msg, "S", info.value, "R1", NOW)
+    assert isinstance(report, ExecutionReport) and report.ord_status is OrdStatus.REJECTED
+    assert report.text and "OrderQty(38)" in report.text
+
+
+def test_largest_reasonable_quantity_is_taken() -> None:
+    msg = message(
+        "D", (11, "c"), (55, "7203"), (54, "1"), (38, str(fixmap.MAX_ORDER_QTY)), (40, "1")
+    )
+    cmd = decode(msg, "S")
+    assert isinstance(cmd, NewOrder) and cmd.quantity == fixmap.MAX_ORDER_QTY
+
+
+def test_overlong_cl_ord_id_is_refused_on_every_order_message() -> None:
+    long_id = "x" * 10_000
+    for msg in (
+        message("D", (11, long_id), (55, "7203"), (54, "1"), (38, "100"), (40, "1")),
+        message("F", (11, long_id), (41, "c0"), (55, "7203"), (54, "1")),
+        message("G", (11, "c2"), (41, long_id), (38, "100"), (40, "2"), (44, "2500")),
+    ):
+        with pytest.raises(MappingError) as info:
+            decode(msg, "S")
+        assert info.value.rule == "id_too_long"
+    ok = "y" * fixmap.MAX_ID_LENGTH
+    assert decode(message("D", (11, ok), (55, "7203"), (54, "1"), (38, "100"), (40, "1")), "S")
+
+
 def test_unparseable_price_is_refused() -> None:
     with pytest.raises(MappingError, match="Price"):
         decode(
