@@ -44,6 +44,11 @@ def check_described(group: Group) -> list[Field[Any]]:
     return documented
 
 
+def documented_keys(group: Group) -> dict[str, Field[Any]]:
+    """Each documented setting as it is spelled in the file -> its field."""
+    return {group.key(f.name): f for f in check_described(group)}
+
+
 def default_of(f: Field[Any], group: Group) -> str:
     if f.name in group.default_text:
         return group.default_text[f.name]
@@ -61,7 +66,6 @@ def default_of(f: Field[Any], group: Group) -> str:
 
 
 def render_group(group: Group) -> str:
-    documented = check_described(group)
     headers = ["setting", "type", "default"]
     if group.env:
         headers.append("environment")
@@ -69,8 +73,8 @@ def render_group(group: Group) -> str:
         headers.append("flag")
     headers.append("meaning")
     rows = []
-    for f in documented:
-        row = [code(group.key(f.name)), code(f.type), default_of(f, group)]
+    for key, f in documented_keys(group).items():
+        row = [code(key), code(f.type), default_of(f, group)]
         if group.env:
             row.append(code(group.env[f.name]) if f.name in group.env else "")
         if group.flags:
