@@ -34,7 +34,8 @@ def met(value: float, target: float) -> str:
 
 def run_line(data: dict[str, Any]) -> str:
     """What the run was measured on, from whichever of the fields the result carries."""
-    machine = data.get("machine") if isinstance(data.get("machine"), dict) else {}
+    raw = data.get("machine")
+    machine: dict[str, Any] = raw if isinstance(raw, dict) else {}
     python = data.get("python") or machine.get("python")
     cpus = data.get("cpus") or machine.get("cpus")
     load = data.get("loadavg_1m", machine.get("loadavg_1m", machine.get("loadavg_1m_at_end")))

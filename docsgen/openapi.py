@@ -188,15 +188,15 @@ def render_operation(method: str, path: str, item: dict[str, Any], doc: dict[str
     if body:
         schema = body["content"]["application/json"]["schema"]
         out += ["", f"**Request body** ({type_text(schema)}, JSON)", "", fields_table(schema, doc)]
-    rows = []
+    answers = []
     for status, resp in op["responses"].items():
         content = resp.get("content", {})
         kinds = ", ".join(
             f"{type_text(c['schema'])} ({media})" if "$ref" in c["schema"] else media
             for media, c in content.items()
         )
-        rows.append((code(status), resp["description"], kinds))
-    out += ["", "**Answers**", "", table(("status", "meaning", "body"), rows)]
+        answers.append((code(status), resp["description"], kinds))
+    out += ["", "**Answers**", "", table(("status", "meaning", "body"), answers)]
     out += ["", "**Example**", "", "```sh", curl(method, path, op, params, doc), "```"]
     ok = success(op)
     if ok:
