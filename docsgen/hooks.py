@@ -36,6 +36,27 @@ def unescape_code_pipes(markdown: str) -> str:
     return TABLE_ROW.sub(row, markdown)
 
 
+LIST_ITEM = re.compile(r"^([-*]|\d+\.) ")
+
+
+def separate_lists(markdown: str) -> str:
+    """A blank line before a list that follows a paragraph line directly.
+
+    GitHub starts a list there; Python-Markdown needs the blank line, or it shows the items as
+    one run-on paragraph. Code fences are left alone."""
+    out: list[str] = []
+    fence = False
+    for line in markdown.split("\n"):
+        if line.startswith("```"):
+            fence = not fence
+        elif not fence and LIST_ITEM.match(line) and out:
+            prev = out[-1]
+            if prev.strip() and not LIST_ITEM.match(prev) and not prev.startswith((" ", "|", "#")):
+                out.append("")
+        out.append(line)
+    return "\n".join(out)
+
+
 def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
     def replace(m: re.Match[str]) -> str:
         try:
@@ -43,4 +64,4 @@ def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
         except (KeyError, ValueError, OSError) as exc:
             raise PluginError(f"{page.file.src_path}: {m.group(0)}: {exc}") from exc
 
-    return unescape_code_pipes(MARKER.sub(replace, markdown))
+    return separate_lists(unescape_code_pipes(MARKER.sub(replace, markdown)))

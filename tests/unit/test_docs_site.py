@@ -9,7 +9,7 @@ import pytest
 import yaml
 from mkdocs.exceptions import PluginError
 
-from docsgen.hooks import on_page_markdown, unescape_code_pipes
+from docsgen.hooks import on_page_markdown, separate_lists, unescape_code_pipes
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
@@ -80,3 +80,9 @@ def test_escaped_pipes_in_table_code_spans_render_as_pipes():
     row = r"| `a\|b` | x \| y |"
     assert unescape_code_pipes(row) == r"| `a|b` | x \| y |"
     assert unescape_code_pipes(r"not a row `a\|b`") == r"not a row `a\|b`"
+
+
+def test_a_list_right_after_a_paragraph_line_gets_its_blank_line():
+    assert separate_lists("Options:\n- a\n- b") == "Options:\n\n- a\n- b"
+    assert separate_lists("1. one\n  2. nested") == "1. one\n  2. nested"
+    assert separate_lists("```\ntext\n- not a list\n```") == "```\ntext\n- not a list\n```"
