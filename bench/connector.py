@@ -159,8 +159,10 @@ def venue_process(port_q: Any, counts: Any) -> None:
     asyncio.run(main())
 
 
-async def fill_streams(redis: Any, n: int) -> list[str]:
-    """N orders accepted through the gateway's submit script (records + command entries)."""
+async def fill_streams(redis: Any, n: int, concurrency: int = 1) -> list[str]:
+    """N orders accepted through the gateway's submit script (records + command entries),
+    ``concurrency`` at a time (they share the gateway's pipelined script calls, as an API
+    process's concurrent requests do: with AOF ``always``, one fsync per batch, not per order)."""
     from datetime import UTC, datetime
 
     from gateway.config import GatewayConfig, RiskLimits
@@ -172,8 +174,8 @@ async def fill_streams(redis: Any, n: int) -> list[str]:
     risk = RiskLimits(max_open_orders=10**9, orders_per_second=1e9, burst=10**9)
     gw = OrderGateway(redis, GatewayConfig(risk=risk), ReferenceData.load(), lambda: at)
     await gw.load_scripts()
-    ids = []
-    for i in range(n):
+
+    async def submit(i: int) -> str:
         body = {
             "account": f"B{i % 64}",
             "client_order_id": f"b-{i}",
@@ -185,7 +187,11 @@ async def fill_streams(redis: Any, n: int) -> list[str]:
             "time_in_force": "day",
         }
         out = await gw.submit(parse_new_order(body), process="bench")
-        ids.append(out.order.order_id)
+        return out.order.order_id
+
+    ids: list[str] = []
+    for lo in range(0, n, concurrency):
+        ids += await asyncio.gather(*(submit(i) for i in range(lo, min(n, lo + concurrency))))
     return ids
 
 
