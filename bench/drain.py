@@ -92,7 +92,8 @@ PER_ORDER_WORK = {
 # --- the venue -------------------------------------------------------------------------------
 
 # shared doubles: the venue's view of the run
-LOGON_T, ORDERS_IN, REPORTS_OUT, LAST_ORDER_T, CPU_VENUE, CPU_PEER0, CPU_PEER1 = range(7)
+LOGON_T, ORDERS_IN, REPORTS_OUT, FIRST_ORDER_T, LAST_ORDER_T = range(5)
+CPU_VENUE, CPU_PEER0, CPU_PEER1 = range(5, 8)
 
 
 def venue_process(port_q: Any, shared: Any, pids: Any) -> None:
@@ -145,8 +146,10 @@ def venue_process(port_q: Any, shared: Any, pids: Any) -> None:
                 if msg is not None:
                     self._apply(core.on_message(msg, raw, now), core.next_target)
             if shared[ORDERS_IN] != self.answered:
-                shared[ORDERS_IN] = self.answered
                 shared[LAST_ORDER_T] = time.monotonic()
+                if not shared[ORDERS_IN]:
+                    shared[FIRST_ORDER_T] = shared[LAST_ORDER_T]
+                shared[ORDERS_IN] = self.answered
             shared[REPORTS_OUT] = 2 * self.answered
             self._schedule()  # the inbound number reaches the (memory) store
 
@@ -202,7 +205,7 @@ class Venue:
     def start(cls) -> Venue:
         ctx = mp.get_context("fork")
         port_q = ctx.Queue()
-        shared = ctx.Array("d", 7)
+        shared = ctx.Array("d", 8)
         pids = ctx.Array("l", 2)
         proc = ctx.Process(target=venue_process, args=(port_q, shared, pids), daemon=True)
         proc.start()
@@ -223,11 +226,13 @@ class Venue:
         return v
 
     def view(self) -> dict[str, Any]:
-        """What the venue received and wrote, and when the last order arrived (s after logon)."""
+        """What the venue received and wrote, and when the first and the last order arrived
+        (seconds after logon)."""
         sh = self.shared
         return {
             "venue_orders_received": int(sh[ORDERS_IN]),
             "venue_reports_written": int(sh[REPORTS_OUT]),
+            "venue_first_order_after_logon_s": round(sh[FIRST_ORDER_T] - sh[LOGON_T], 6),
             "venue_last_order_after_logon_s": round(sh[LAST_ORDER_T] - sh[LOGON_T], 6),
         }
 
@@ -535,7 +540,10 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def table(runs: list[dict[str, Any]], first: int = 1, head: bool = True) -> str:
-    lines = [f"{'run':<4}{'side':<11}{'orders/s':>10}{'wall s':>8}  CPU us/order per process"]
+    lines = [
+        f"{'run':<4}{'side':<11}{'orders/s':>10}{'wall s':>8}{'sent by s':>10}"
+        "  CPU us/order per process"
+    ]
     if not head:
         lines = []
     for i, r in enumerate(runs, first):
@@ -543,7 +551,8 @@ def table(runs: list[dict[str, Any]], first: int = 1, head: bool = True) -> str:
             s = r[side]
             per = "  ".join(f"{k} {v:g}" for k, v in s["cpu_us_per_order"].items())
             lines.append(
-                f"{i:<4}{side:<11}{s['orders_per_s']:>10,.0f}{s['wall_s']:>8.2f}  {per}"
+                f"{i:<4}{side:<11}{s['orders_per_s']:>10,.0f}{s['wall_s']:>8.2f}"
+                f"{s['drained']['venue_last_order_after_logon_s']:>10.2f}  {per}"
                 f"  (total {s['cpu_us_per_order_total']:g})"
             )
         lines.append(f"{'':<4}{'ratio':<11}{r['ratio']:>10.2f}   load {r['load_average_1m']}")
