@@ -107,11 +107,11 @@ def venue_process(port_q: Any, shared: Any, pids: Any) -> None:
     window starts exactly there."""
     import uvloop
 
+    from bench.connector import take_in_order_order, venue_settings
     from connector.fix.codec import Template
     from connector.fix.framing import FrameSplitter
     from connector.fix.parser import parse
     from connector.fix.session import State
-    from connector.fix.settings import SessionSettings
     from connector.fix.transport import Acceptor, FixSession
 
     new = Template("8", (37, 11, 17, 150, 39, 1, 55, 54, 38, 151, 14, 6))
@@ -129,17 +129,7 @@ def venue_process(port_q: Any, shared: Any, pids: Any) -> None:
                 return
             now = self.clock()
             for raw in splitter.feed(data):
-                i = raw.find(b"\x0134=")
-                j = raw.find(b"\x01", i + 4)
-                seq = raw[i + 4 : j]
-                if (
-                    b"\x0135=D\x01" in raw
-                    and seq.isdigit()
-                    and int(seq) == core.next_target
-                    and b"\x0143=Y\x01" not in raw
-                ):
-                    core.next_target += 1
-                    core._last_recv = now
+                if take_in_order_order(core, raw, now):
                     self._answer(raw, now)
                     continue
                 msg = parse(raw)  # anything else: the engine's own path
@@ -174,16 +164,7 @@ def venue_process(port_q: Any, shared: Any, pids: Any) -> None:
             shared[CPU_PEER0 + k] = cpu_seconds(pid) if pid else -1.0
 
     async def main() -> None:
-        s = SessionSettings.from_dict(
-            {
-                "SenderCompID": "TSE",
-                "TargetCompID": "ORDERGATE",
-                "ConnectionType": "acceptor",
-                "HeartBtInt": "30",
-                "UseDataDictionary": "N",
-            }
-        )
-        acc = Acceptor([AnsweringSession(s)], "127.0.0.1", 0)
+        acc = Acceptor([AnsweringSession(venue_settings())], "127.0.0.1", 0)
         await acc.start()
         port_q.put(acc.port)
         await asyncio.Event().wait()
