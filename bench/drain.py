@@ -226,7 +226,9 @@ class Venue:
 
 
 def _wait(predicate: Callable[[], bool], timeout: float, what: str, poll: float = 0.001) -> None:
-    """Poll ``predicate`` (a cheap check: shared memory, or one pipelined Redis call)."""
+    """Poll ``predicate`` (a cheap check: shared memory, or one pipelined Redis call) at a fixed
+    short interval, not ``support.procs.wait_until``'s backoff: where it turns true the clock
+    stops, so it is seen within a millisecond."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
@@ -582,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
             "pinned": "initiator CPU 0; Redis and venue CPU 1" if args.pin else "no",
             "message_log": args.message_log,
             "redis": "private, AOF appendfsync always",
+            "transport": "TCP on 127.0.0.1, no TLS, for both sides",
             "connector": "the ordergate connector process, default settings (--hours always)",
             "quickfix": "quickfix-ssl initiator, FileStore, FIX44.xml data dictionary",
             "venue": "our FIX engine's acceptor: ExecutionReport New + Fill per order",
