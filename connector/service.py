@@ -51,6 +51,16 @@ log = logging.getLogger("ordergate.connector")
 COMPONENT = "connector"
 
 
+# an order sent and not yet answered by the venue is in one of these
+_PENDING = frozenset(
+    {
+        OrderStatus.pending_new.value,
+        OrderStatus.pending_cancel.value,
+        OrderStatus.pending_replace.value,
+    }
+)
+
+
 def _s(v: Any) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
@@ -758,33 +768,43 @@ class Connector(Application):
     # ------------------------------------------------------------------ reconciliation
 
     async def in_flight(self) -> list[dict[str, str]]:
-        """Orders of this venue that were sent and have no final answer yet."""
-        fields = ["order_id", "status", "venue", "symbol", "side", "clordid"]
+        """Orders of this venue that were sent and have no final answer yet.
+
+        The session's sent map is asked first (one HMGET per 1,000 open orders): a backlog
+        queued while the line was down is open but was never sent, and reading each of its
+        order records would delay the first send of a market-open drain (20,000 queued orders
+        took 20,000 HMGETs, ~0.6 s, before the first order left)."""
         pipe = self.redis.pipeline(transaction=False)
         for p in range(self.cfg.partitions):
             pipe.zrange(keys.open_orders(p), 0, -1)
-        ids_by_p = await pipe.execute()
-        pipe = self.redis.pipeline(transaction=False)
-        n = 0
-        for p, ids in enumerate(ids_by_p):
-            for oid in ids:
-                pipe.hmget(keys.order(p, _s(oid)), fields)
-                n += 1
-        rows = await pipe.execute() if n else []
-        pending = {
-            OrderStatus.pending_new.value,
-            OrderStatus.pending_cancel.value,
-            OrderStatus.pending_replace.value,
-        }
-        out = []
-        for vals in rows:
-            d = {k: _s(v) for k, v in zip(fields, vals, strict=True) if v is not None}
-            if d.get("status") in pending and d.get("venue") == self.cfg.venue:
-                out.append(d)
-        if not out:
+        open_ids = [(p, _s(oid)) for p, ids in enumerate(await pipe.execute()) for oid in ids]
+        sent_ids = await self._sent_among(open_ids)
+        if not sent_ids:
             return []
-        sent = await self.redis.hmget(keys.fix_sent(self.session_id), [d["order_id"] for d in out])
-        return [d for d, s in zip(out, sent, strict=True) if s is not None]
+        fields = ["order_id", "status", "venue", "symbol", "side", "clordid"]
+        pipe = self.redis.pipeline(transaction=False)
+        for p, oid in sent_ids:
+            pipe.hmget(keys.order(p, oid), fields)
+        out = []
+        for vals in await pipe.execute():
+            d = {k: _s(v) for k, v in zip(fields, vals, strict=True) if v is not None}
+            if d.get("status") in _PENDING and d.get("venue") == self.cfg.venue:
+                out.append(d)
+        return out
+
+    async def _sent_among(
+        self, open_ids: list[tuple[int, str]], chunk: int = 1000
+    ) -> list[tuple[int, str]]:
+        """The open orders that this session has sent (its ``sent`` map holds them)."""
+        if not open_ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for lo in range(0, len(open_ids), chunk):
+            pipe.hmget(
+                keys.fix_sent(self.session_id), [oid for _, oid in open_ids[lo : lo + chunk]]
+            )
+        sent = [v for part in await pipe.execute() for v in part]
+        return [po for po, s in zip(open_ids, sent, strict=True) if s is not None]
 
     async def _reconcile(self, session: FixSession) -> None:
         """Never guess: ask the venue (OrderStatusRequest) about every order sent but not yet

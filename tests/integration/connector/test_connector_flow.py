@@ -187,3 +187,26 @@ async def test_in_flight_order_is_settled_by_the_venues_status_answer_after_reco
     step = (await trail_steps(redis_client, oid))[-1]
     assert step["detail"]["reconciled"] is True
     assert venue.venue.cl_ord_ids() == [oid]  # asked about, never sent again
+
+
+async def test_in_flight_asks_the_sent_map_before_reading_any_queued_order(
+    redis_client: Any, redis_server: Any, gw: OrderGateway, venue: VenueHandle
+) -> None:
+    """A backlog queued while the line was down is open but unsent: reconciliation at logon must
+    not read its records one by one (that delayed a 20,000-order drain's first send by ~0.6 s)."""
+    venue.venue.answer = False  # sent, never answered: in flight
+    [sent] = await submit(gw, 1)
+    first = Connector(connector_config(redis_server.url, venue.port), redis_client)
+    task = asyncio.create_task(first.run())
+    await async_wait_until(lambda: _async(venue.venue.cl_ord_ids() == [sent]), 10, "order sent")
+    first.stop()
+    await asyncio.wait_for(task, 20)
+    queued = await submit(gw, 1500, start=1)  # the line is down: open, never sent
+    standby = Connector(connector_config(redis_server.url, venue.port), redis_client)
+    before = (await redis_client.info("commandstats"))["cmdstat_hmget"]["calls"]
+    orders = await standby.in_flight()
+    after = (await redis_client.info("commandstats"))["cmdstat_hmget"]["calls"]
+    assert [d["order_id"] for d in orders] == [sent]
+    assert all([await status(redis_client, q) == "pending_new" for q in queued[:5]])
+    # two HMGETs of the sent map (1,000 ids each) and one of the sent order's record
+    assert after - before == 3
