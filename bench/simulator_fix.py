@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from connector.fix.codec import Template, frame, sending_time
+from fixengine.codec import Template, frame, sending_time
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"

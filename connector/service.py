@@ -32,12 +32,12 @@ from redis import exceptions as rexc
 
 from connector import mapping
 from connector.config import ConnectorConfig
-from connector.fix.codec import sending_time
-from connector.fix.session import NotLoggedOn, State
-from connector.fix.transport import Application, FixSession, Initiator
 from connector.lease import Lease
 from connector.store import SentRecordingStore
 from connector.throttle import Throttle
+from fixengine.codec import sending_time
+from fixengine.session import NotLoggedOn, State
+from fixengine.transport import Application, FixSession, Initiator
 from gateway import keys
 from gateway.codec import FIELD, CodecError, Command, decode_command
 from gateway.ids import partition_of_order_id

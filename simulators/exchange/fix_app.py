@@ -27,9 +27,9 @@ from typing import Any
 
 import simplefix
 
-from connector.fix.codec import sending_time
-from connector.fix.session import State
-from connector.fix.transport import Application, FixSession
+from fixengine.codec import sending_time
+from fixengine.session import State
+from fixengine.transport import Application, FixSession
 
 from . import fixmap
 from .arrivals import Arrivals

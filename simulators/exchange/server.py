@@ -17,8 +17,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from connector.fix.settings import SessionSettings, SettingsError
-from connector.fix.transport import Acceptor, FixSession
+from fixengine.settings import SessionSettings, SettingsError
+from fixengine.transport import Acceptor, FixSession
 
 from .arrivals import arrival_json, iso
 from .config import SessionConfig, SimulatorConfig

@@ -14,8 +14,8 @@ from session_cases import CASES
 from support.fixconformance import Case, Peer, play
 from support.fixtcp import Recorder, make_settings
 
-from connector.fix.store import MemoryStore
-from connector.fix.transport import FixSession, Initiator
+from fixengine.store import MemoryStore
+from fixengine.transport import FixSession, Initiator
 
 
 class EngineInitiator:

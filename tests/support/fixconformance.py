@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import simplefix
 
-from connector.fix.codec import sending_time
-from connector.fix.framing import FrameSplitter
-from connector.fix.parser import parse
+from fixengine.codec import sending_time
+from fixengine.framing import FrameSplitter
+from fixengine.parser import parse
 
 from .fixscript import wire
 

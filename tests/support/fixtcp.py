@@ -10,9 +10,9 @@ from pathlib import Path
 
 import simplefix
 
-from connector.fix.settings import SessionSettings
-from connector.fix.store import MemoryStore, MessageStore
-from connector.fix.transport import Acceptor, Application, FixSession, Initiator
+from fixengine.settings import SessionSettings
+from fixengine.store import MemoryStore, MessageStore
+from fixengine.transport import Acceptor, Application, FixSession, Initiator
 
 from .tls import self_signed_cert
 

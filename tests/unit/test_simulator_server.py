@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.fix.settings import SettingsError
+from fixengine.settings import SettingsError
 from simulators.exchange.config import SessionConfig
 from simulators.exchange.server import session_settings
 

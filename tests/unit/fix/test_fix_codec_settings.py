@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.fixscript import T0, app, logged_on_session
 
-from connector.fix.codec import (
+from fixengine.codec import (
     EXECUTION_REPORT,
     NEW_ORDER_SINGLE,
     Template,
@@ -18,7 +18,7 @@ from connector.fix.codec import (
     sending_time,
     to_bytes,
 )
-from connector.fix.settings import SessionSettings, SettingsError
+from fixengine.settings import SessionSettings, SettingsError
 
 _val = st.text(
     alphabet=st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters="="),
@@ -165,7 +165,7 @@ def test_settings_cross_checks(changes, fragment):
 
 
 def test_quickfix_cfg_sessions_inherit_default_and_ignore_quickfix_only_settings():
-    from connector.fix.settings import load_quickfix_cfg
+    from fixengine.settings import load_quickfix_cfg
 
     cfg = """
     # a venue's QuickFIX configuration
@@ -191,7 +191,7 @@ def test_quickfix_cfg_sessions_inherit_default_and_ignore_quickfix_only_settings
 
 
 def test_quickfix_cfg_problems_are_reported_per_session():
-    from connector.fix.settings import load_quickfix_cfg
+    from fixengine.settings import load_quickfix_cfg
 
     with pytest.raises(SettingsError) as err:
         load_quickfix_cfg("[DEFAULT]\nHeartBtInt=x\n[SESSION]\nSenderCompID=A\nTargetCompID=B\n")

@@ -6,8 +6,8 @@ import simplefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.fix.framing import FrameSplitter, checksum
-from connector.fix.parser import StreamParser, parse
+from fixengine.framing import FrameSplitter, checksum
+from fixengine.parser import StreamParser, parse
 
 
 def msg(*fields: tuple[int, object]) -> bytes:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import simplefix
 
-from connector.fix.msglog import IN, FileMessageLog, redact_secrets
+from fixengine.msglog import IN, FileMessageLog, redact_secrets
 
 
 def _logon(password: bytes) -> bytes:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from support.fixscript import settings
 
-from connector.fix.schedule import SessionSchedule
-from connector.fix.settings import SessionSettings, SettingsError
+from fixengine.schedule import SessionSchedule
+from fixengine.settings import SessionSettings, SettingsError
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

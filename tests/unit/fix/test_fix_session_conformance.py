@@ -16,10 +16,10 @@ from support.fixscript import (
     wire,
 )
 
-from connector.fix.codec import sending_time
-from connector.fix.dictionary import DataDictionary
-from connector.fix.parser import parse
-from connector.fix.session import TEST_REQ_ID, Session, State
+from fixengine.codec import sending_time
+from fixengine.dictionary import DataDictionary
+from fixengine.parser import parse
+from fixengine.session import TEST_REQ_ID, Session, State
 
 NOW = sending_time(T0)
 

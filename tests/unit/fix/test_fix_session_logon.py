@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from support.fixscript import T0, THEM, US, feed, sent, settings, types
 
-from connector.fix.codec import sending_time
-from connector.fix.dictionary import DataDictionary
-from connector.fix.session import Session, State
+from fixengine.codec import sending_time
+from fixengine.dictionary import DataDictionary
+from fixengine.session import Session, State
 
 
 def acceptor(**kw: object) -> Session:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from support.fixscript import T0, app, feed, logged_on_session
 
-from connector.fix.framing import FrameSplitter
-from connector.fix.parser import parse
+from fixengine.framing import FrameSplitter
+from fixengine.parser import parse
 
 
 def sent_app(s, n: int) -> dict[int, bytes]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from support.fixscript import T0, US, app, feed, logged_on_session, sent, settings, types
 
-from connector.fix.codec import sending_time
-from connector.fix.dictionary import DataDictionary
-from connector.fix.session import NotLoggedOn, Session, State
+from fixengine.codec import sending_time
+from fixengine.dictionary import DataDictionary
+from fixengine.session import NotLoggedOn, Session, State
 
 NOS = (
     (11, "c1"),
@@ -227,7 +227,7 @@ def test_send_app_numbers_stamps_and_marks_for_storage():
     s = logged_on_session()
     ob = s.send_app(app("z"), T0)
     assert ob.seq == 2 and ob.store and s.next_sender == 3
-    m = __import__("connector.fix.parser", fromlist=["parse"]).parse(ob.raw)
+    m = __import__("fixengine.parser", fromlist=["parse"]).parse(ob.raw)
     assert m.get(49) == US.encode() and m.get(34) == b"2" and m.get(11) == b"z"
 
 

@@ -71,7 +71,7 @@ class SessionSettings:
     CheckLatency: bool = True
     MaxLatency: int = 120
     UseDataDictionary: bool = True
-    DataDictionary: str = ""  # empty: the project's own connector/fix/spec/FIX44.xml
+    DataDictionary: str = ""  # empty: the project's own fixengine/spec/FIX44.xml
     ValidateFieldsOutOfOrder: bool = True
     ValidateUserDefinedFields: bool = True
     LogonTimeout: float = 10.0

@@ -1,4 +1,4 @@
-"""asyncio shells around the pure :class:`connector.fix.session.Session`.
+"""asyncio shells around the pure :class:`fixengine.session.Session`.
 
 ``FixSession`` binds one session to its store, message log, application callbacks and (while
 connected) one TCP/TLS connection. Outbound messages are queued and written in batches: every
@@ -25,15 +25,15 @@ from typing import Any
 
 import simplefix
 
-from connector.fix.framing import FrameSplitter, checksum
-from connector.fix.msglog import IN, OUT, FileMessageLog, MessageLog, NullMessageLog
-from connector.fix.parser import parse
-from connector.fix.schedule import SessionSchedule
-from connector.fix.session import Actions, NotLoggedOn, Outbound, Session, State, Validator
-from connector.fix.settings import SessionSettings
-from connector.fix.store import MemoryStore, MessageStore
+from fixengine.framing import FrameSplitter, checksum
+from fixengine.msglog import IN, OUT, FileMessageLog, MessageLog, NullMessageLog
+from fixengine.parser import parse
+from fixengine.schedule import SessionSchedule
+from fixengine.session import Actions, NotLoggedOn, Outbound, Session, State, Validator
+from fixengine.settings import SessionSettings
+from fixengine.store import MemoryStore, MessageStore
 
-log = logging.getLogger("connector.fix")
+log = logging.getLogger("fixengine")
 
 RESEND_CHUNK = 1000  # messages fetched, rebuilt and written per step when answering a resend
 #: inbound messages parsed per turn of the event loop. libuv reads a readable socket up to 32
@@ -89,7 +89,7 @@ def load_dictionary(settings: SessionSettings) -> Validator | None:
     if not settings.UseDataDictionary:
         return None
     try:
-        from connector.fix import dictionary as dd
+        from fixengine import dictionary as dd
     except ImportError:
         return None
     if settings.DataDictionary:
