@@ -68,12 +68,16 @@ def venue_process(port_q: Any, counts: Any) -> None:
     _pin(1)
     import uvloop
 
-    from fixengine.codec import Template
-    from fixengine.framing import FrameSplitter
-    from fixengine.parser import parse
-    from fixengine.session import Outbound, State
-    from fixengine.settings import SessionSettings
-    from fixengine.transport import Acceptor, FixSession
+    from fixengine import (
+        Acceptor,
+        FixSession,
+        FrameSplitter,
+        SessionSettings,
+        State,
+        Template,
+        parse,
+    )
+    from fixengine.session import Outbound
 
     er = Template("8", (37, 11, 17, 150, 39, 1, 55, 54, 38, 151, 14, 6))
     orders: list[bytes] = []
@@ -191,7 +195,8 @@ async def fill_streams(redis: Any, n: int) -> list[str]:
 
 async def store_bench(redis: Any, messages: int = 100_000, batch: int = 100) -> dict[str, float]:
     from connector.store import SentRecordingStore
-    from fixengine.codec import Template, frame
+    from fixengine import Template
+    from fixengine.codec import frame
     from gateway import keys
     from gateway.ids import new_order_id
 

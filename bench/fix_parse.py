@@ -21,10 +21,7 @@ from pathlib import Path
 
 import simplefix
 
-from fixengine import codec
-from fixengine.dictionary import DataDictionary
-from fixengine.framing import FrameSplitter
-from fixengine.parser import parse
+from fixengine import DataDictionary, FrameSplitter, codec, parse
 
 RESULTS = Path(__file__).parent / "results"
 CHUNK = 65536

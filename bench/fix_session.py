@@ -30,10 +30,16 @@ from typing import Any
 
 import simplefix
 
-from fixengine.codec import EXECUTION_REPORT, NEW_ORDER_SINGLE, sending_time
-from fixengine.settings import SessionSettings
-from fixengine.store import MemoryStore
-from fixengine.transport import Acceptor, Application, FixSession, Initiator
+from fixengine import (
+    Acceptor,
+    Application,
+    FixSession,
+    Initiator,
+    MemoryStore,
+    SessionSettings,
+    sending_time,
+)
+from fixengine.codec import EXECUTION_REPORT, NEW_ORDER_SINGLE
 from gateway.stack.redis_server import find_redis_server
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -26,7 +26,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
-from fixengine.store import FencedError, StoreState
+from fixengine import FencedError, StoreState
 from gateway import keys
 from gateway.scripts import pipeline
 

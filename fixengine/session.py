@@ -190,10 +190,13 @@ class Session:
         # operator / fault-injection knobs (off by default)
         self.reset_on_next_logon = False
         self.suppress_heartbeats = False
-        self.check_peer_heartbeats = True  # False: never TestRequest or drop a silent peer
+        # False: never TestRequest or drop a silent peer (setting CheckPeerHeartbeats)
+        self.check_peer_heartbeats = settings.CheckPeerHeartbeats
         self.refuse_logons_until = 0.0
         self.refuse_logon_text = "logon refused"
-        self.accept_logon: Any = None  # callable(msg) -> refusal text or None
+        # callable(msg) -> refusal text or None; a FixSession owns it (its schedule gate, then
+        # its ``logon_validator``): set the shell's validator, not this
+        self.accept_logon: Any = None
 
     # ------------------------------------------------------------------ helpers
 

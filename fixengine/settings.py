@@ -62,6 +62,8 @@ class SessionSettings:
     HeartBtInt: int = 30
     # Silence (fraction of HeartBtInt beyond it) before a TestRequest is sent.
     TestRequestDelayMultiplier: float = 0.2
+    # ours: N = never send a TestRequest to a silent peer nor drop it (the simulator's default)
+    CheckPeerHeartbeats: bool = True
     ResetOnLogon: bool = False
     ResetOnLogout: bool = False
     ResetOnDisconnect: bool = False

@@ -23,12 +23,12 @@ from typing import Any
 
 import simplefix
 
-from fixengine.settings import SessionSettings
-from fixengine.transport import (
+from fixengine import (
     Acceptor,
     Application,
     FixSession,
     Initiator,
+    SessionSettings,
     ssl_context_from_settings,
 )
 
@@ -98,7 +98,7 @@ class App(Application):
 
 async def make_store(args: argparse.Namespace, settings: SessionSettings) -> Any:
     if args.store == "memory":
-        from fixengine.store import MemoryStore
+        from fixengine import MemoryStore
 
         return MemoryStore()
     import redis.asyncio as aioredis

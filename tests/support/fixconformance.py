@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 
 import simplefix
 
-from fixengine.codec import sending_time
-from fixengine.framing import FrameSplitter
-from fixengine.parser import parse
+from fixengine import FrameSplitter, parse, sending_time
 
 from .fixscript import wire
 

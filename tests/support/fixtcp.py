@@ -10,9 +10,15 @@ from pathlib import Path
 
 import simplefix
 
-from fixengine.settings import SessionSettings
-from fixengine.store import MemoryStore, MessageStore
-from fixengine.transport import Acceptor, Application, FixSession, Initiator
+from fixengine import (
+    Acceptor,
+    Application,
+    FixSession,
+    Initiator,
+    MemoryStore,
+    MessageStore,
+    SessionSettings,
+)
 
 from .tls import self_signed_cert
 

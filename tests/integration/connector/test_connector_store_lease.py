@@ -6,7 +6,7 @@ import pytest
 
 from connector.lease import Lease
 from connector.store import SentRecordingStore, order_message_cl_ord_id
-from fixengine.store import FencedError
+from fixengine import FencedError
 from gateway import keys
 
 pytestmark = pytest.mark.integration

@@ -19,9 +19,14 @@ from support.fixtcp import (
 )
 from support.procs import async_wait_until
 
-from fixengine.msglog import FileMessageLog
-from fixengine.store import MemoryStore
-from fixengine.transport import Acceptor, FixSession, Initiator, ssl_context_from_settings
+from fixengine import (
+    Acceptor,
+    FileMessageLog,
+    FixSession,
+    Initiator,
+    MemoryStore,
+    ssl_context_from_settings,
+)
 
 
 async def until(pred, what: str, timeout: float = 10.0) -> None:

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from support.fixscript import settings
 
-from fixengine.schedule import SessionSchedule
-from fixengine.settings import SessionSettings, SettingsError
+from fixengine import SessionSchedule, SessionSettings, SettingsError
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

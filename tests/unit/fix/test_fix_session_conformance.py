@@ -16,10 +16,8 @@ from support.fixscript import (
     wire,
 )
 
-from fixengine.codec import sending_time
-from fixengine.dictionary import DataDictionary
-from fixengine.parser import parse
-from fixengine.session import TEST_REQ_ID, Session, State
+from fixengine import DataDictionary, Session, State, parse, sending_time
+from fixengine.session import TEST_REQ_ID
 
 NOW = sending_time(T0)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from support.fixscript import T0, app, feed, logged_on_session
 
-from fixengine.framing import FrameSplitter
-from fixengine.parser import parse
+from fixengine import FrameSplitter, parse
 
 
 def sent_app(s, n: int) -> dict[int, bytes]:

@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 from support.fixscript import T0, US, app, feed, logged_on_session, sent, settings, types
 
-from fixengine.codec import sending_time
-from fixengine.dictionary import DataDictionary
-from fixengine.session import NotLoggedOn, Session, State
+from fixengine import DataDictionary, NotLoggedOn, Session, State, sending_time
 
 NOS = (
     (11, "c1"),
@@ -164,6 +162,14 @@ def test_heartbeat_answering_the_test_request_keeps_the_session():
     trid = [m for m in sent(a) if m.message_type == b"1"][0].get(112)
     feed(s, "0", 2, (112, trid.decode()), now=T0 + 13)
     assert s.on_timer(T0 + 24).disconnect is None
+
+
+def test_without_check_peer_heartbeats_a_silent_peer_is_neither_tested_nor_dropped():
+    s = logged_on_session(HeartBtInt=10, CheckPeerHeartbeats=False)
+    for later in (12, 24, 60):
+        a = s.on_timer(T0 + later)
+        assert b"1" not in types(a) and a.disconnect is None
+    assert b"0" in types(s.on_timer(T0 + 71))  # its own heartbeats still go out
 
 
 def test_suppressed_heartbeats_are_not_sent():
