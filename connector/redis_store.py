@@ -1,4 +1,5 @@
-"""Redis message store: the production backend, under the session's own hash tag.
+"""The connector's Redis message store: the FIX engine's ``MessageStore`` (``fixengine.store``) on
+Redis, the production backend, under the session's own hash tag.
 
 Layout (names from ``gateway.keys``, all sharing the tag ``{FIX.4.4:SENDER->TARGET}``):
 

@@ -62,7 +62,7 @@ class SessionSettings:
     HeartBtInt: int = 30
     # Silence (fraction of HeartBtInt beyond it) before a TestRequest is sent.
     TestRequestDelayMultiplier: float = 0.2
-    # ours: N = never send a TestRequest to a silent peer nor drop it (the simulator's default)
+    # ours: N = never TestRequest a silent peer nor drop it (an exchange simulator's choice)
     CheckPeerHeartbeats: bool = True
     ResetOnLogon: bool = False
     ResetOnLogout: bool = False
