@@ -3,24 +3,12 @@ the application's ``logon_validator``; a validator (credentials) never opens a c
 
 from __future__ import annotations
 
-import datetime
-from zoneinfo import ZoneInfo
-
-from support.fixtcp import BROKER, EXCH, Recorder, make_settings
+from support.fixtcp import BROKER, EXCH, Recorder, make_settings, window
 from support.procs import async_wait_until
 
 from fixengine import Acceptor, FixSession, Initiator, MemoryStore
 from simulators.exchange.config import SessionConfig, SimulatorConfig
 from simulators.exchange.server import Simulator
-
-
-def _window(start_h: float, end_h: float) -> dict[str, str]:
-    """StartTime/EndTime (Asia/Tokyo, the default TimeZone) hours away from now."""
-    tokyo = datetime.datetime.now(ZoneInfo("Asia/Tokyo"))
-    return {
-        "StartTime": (tokyo + datetime.timedelta(hours=start_h)).strftime("%H:%M:%S"),
-        "EndTime": (tokyo + datetime.timedelta(hours=end_h)).strftime("%H:%M:%S"),
-    }
 
 
 async def _log_on(port: int, **initiator_kw: object) -> tuple[str, Recorder]:
@@ -40,7 +28,7 @@ async def _log_on(port: int, **initiator_kw: object) -> tuple[str, Recorder]:
         await ini.stop(logout=False)
 
 
-async def test_logon_validator_runs_only_inside_the_schedule_window() -> None:
+async def test_logon_validator_runs_only_inside_the_schedulewindow() -> None:
     seen: list[bytes] = []
 
     def accept_anyone(msg) -> str | None:  # type: ignore[no-untyped-def]
@@ -48,7 +36,7 @@ async def test_logon_validator_runs_only_inside_the_schedule_window() -> None:
         return None
 
     exch = FixSession(
-        make_settings("acceptor", **_window(1, 2)),
+        make_settings("acceptor", **window(1, 2)),
         store=MemoryStore(),
         logon_validator=accept_anyone,
     )
@@ -83,7 +71,7 @@ async def _simulator(window: dict[str, str]) -> Simulator:
 
 
 async def test_simulator_session_with_credentials_refuses_logons_outside_its_window() -> None:
-    sim = await _simulator(_window(1, 2))
+    sim = await _simulator(window(1, 2))
     try:
         text, app = await _log_on(sim.acceptor.port, Username="og", Password="s3cret")
         assert text == "outside the session window" and app.logons == 0
@@ -94,7 +82,7 @@ async def test_simulator_session_with_credentials_refuses_logons_outside_its_win
 async def test_simulator_session_with_credentials_accepts_the_right_password_in_its_window() -> (
     None
 ):
-    sim = await _simulator(_window(-1, 1))
+    sim = await _simulator(window(-1, 1))
     try:
         text, app = await _log_on(sim.acceptor.port, Username="og", Password="s3cret")
         assert app.logons == 1 and text == ""

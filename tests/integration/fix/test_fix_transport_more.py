@@ -16,6 +16,7 @@ from support.fixtcp import (
     order,
     self_signed_files,
     start_pair,
+    window,
 )
 from support.procs import async_wait_until
 
@@ -154,7 +155,7 @@ async def test_async_on_message_delays_the_stored_inbound_number_until_processed
         await acceptor.stop()
 
 
-async def test_daily_reset_at_the_start_of_the_window():
+async def test_daily_reset_at_the_start_of_thewindow():
     # a store created yesterday, a window that is open now: the Logon resets (141=Y)
     now = time.time()
     store = MemoryStore(next_sender=40, next_target=40)
@@ -173,16 +174,8 @@ async def test_daily_reset_at_the_start_of_the_window():
         await p.stop()
 
 
-def _window(start_h: float, end_h: float) -> dict[str, object]:
-    tokyo = datetime.datetime.now(ZoneInfo("Asia/Tokyo"))
-    return {
-        "StartTime": (tokyo + datetime.timedelta(hours=start_h)).strftime("%H:%M:%S"),
-        "EndTime": (tokyo + datetime.timedelta(hours=end_h)).strftime("%H:%M:%S"),
-    }
-
-
 async def test_acceptor_refuses_logons_outside_its_window_with_a_logout():
-    exch = FixSession(make_settings("acceptor", **_window(1, 2)), store=MemoryStore())
+    exch = FixSession(make_settings("acceptor", **window(1, 2)), store=MemoryStore())
     acceptor = Acceptor([exch], "127.0.0.1", 0)
     await acceptor.start()
     app = Recorder()
@@ -203,7 +196,7 @@ async def test_logged_on_session_logs_out_when_its_window_closes():
     clock_offset = [0.0]
     # the broker's clock jumps two hours: SendingTime checks off on both sides for this test
     p = await start_pair(
-        broker_kw={**_window(-1, 1), "CheckLatency": False}, exch_kw={"CheckLatency": False}
+        broker_kw={**window(-1, 1), "CheckLatency": False}, exch_kw={"CheckLatency": False}
     )
     try:
         p.broker.clock = lambda: time.time() + clock_offset[0]
