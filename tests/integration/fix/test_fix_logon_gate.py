@@ -28,7 +28,7 @@ async def _log_on(port: int, **initiator_kw: object) -> tuple[str, Recorder]:
         await ini.stop(logout=False)
 
 
-async def test_logon_validator_runs_only_inside_the_schedulewindow() -> None:
+async def test_logon_validator_runs_only_inside_the_schedule_window() -> None:
     seen: list[bytes] = []
 
     def accept_anyone(msg) -> str | None:  # type: ignore[no-untyped-def]

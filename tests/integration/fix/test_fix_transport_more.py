@@ -155,7 +155,7 @@ async def test_async_on_message_delays_the_stored_inbound_number_until_processed
         await acceptor.stop()
 
 
-async def test_daily_reset_at_the_start_of_thewindow():
+async def test_daily_reset_at_the_start_of_the_window():
     # a store created yesterday, a window that is open now: the Logon resets (141=Y)
     now = time.time()
     store = MemoryStore(next_sender=40, next_target=40)
