@@ -5,6 +5,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY gateway gateway
+COPY fixengine fixengine
 COPY connector connector
 COPY stateless_api stateless_api
 COPY simulators simulators

@@ -58,7 +58,7 @@ def _pin(cpu: int) -> None:
 def venue_settings() -> Any:
     """The bench venues' side of the session: TSE accepting ORDERGATE, no data dictionary (the
     fast path below does not validate; anything else takes the engine's full path)."""
-    from connector.fix.settings import SessionSettings
+    from fixengine.settings import SessionSettings
 
     return SessionSettings.from_dict(
         {
@@ -103,11 +103,15 @@ def venue_process(port_q: Any, counts: Any) -> None:
     _pin(1)
     import uvloop
 
-    from connector.fix.codec import Template
-    from connector.fix.framing import FrameSplitter
-    from connector.fix.parser import parse
-    from connector.fix.session import Outbound, State
-    from connector.fix.transport import Acceptor, FixSession
+    from fixengine import (
+        Acceptor,
+        FixSession,
+        FrameSplitter,
+        State,
+        Template,
+        parse,
+    )
+    from fixengine.session import Outbound
 
     er = Template("8", (37, 11, 17, 150, 39, 1, 55, 54, 38, 151, 14, 6))
     orders: list[bytes] = []
@@ -211,8 +215,9 @@ async def fill_streams(redis: Any, n: int, concurrency: int = 1) -> list[str]:
 
 
 async def store_bench(redis: Any, messages: int = 100_000, batch: int = 100) -> dict[str, float]:
-    from connector.fix.codec import Template, frame
     from connector.store import SentRecordingStore
+    from fixengine import Template
+    from fixengine.codec import frame
     from gateway import keys
     from gateway.ids import new_order_id
 

@@ -108,11 +108,7 @@ def venue_process(port_q: Any, shared: Any, pids: Any) -> None:
     import uvloop
 
     from bench.connector import take_in_order_order, venue_settings
-    from connector.fix.codec import Template
-    from connector.fix.framing import FrameSplitter
-    from connector.fix.parser import parse
-    from connector.fix.session import State
-    from connector.fix.transport import Acceptor, FixSession
+    from fixengine import Acceptor, FixSession, FrameSplitter, State, Template, parse
 
     new = Template("8", (37, 11, 17, 150, 39, 1, 55, 54, 38, 151, 14, 6))
     fill = Template("8", (37, 11, 17, 150, 39, 1, 55, 54, 38, 32, 31, 151, 14, 6))

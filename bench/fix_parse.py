@@ -21,10 +21,7 @@ from pathlib import Path
 
 import simplefix
 
-from connector.fix import codec
-from connector.fix.dictionary import DataDictionary
-from connector.fix.framing import FrameSplitter
-from connector.fix.parser import parse
+from fixengine import DataDictionary, FrameSplitter, codec, parse
 
 RESULTS = Path(__file__).parent / "results"
 CHUNK = 65536

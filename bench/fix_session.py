@@ -30,10 +30,16 @@ from typing import Any
 
 import simplefix
 
-from connector.fix.codec import EXECUTION_REPORT, NEW_ORDER_SINGLE, sending_time
-from connector.fix.settings import SessionSettings
-from connector.fix.store import MemoryStore
-from connector.fix.transport import Acceptor, Application, FixSession, Initiator
+from fixengine import (
+    Acceptor,
+    Application,
+    FixSession,
+    Initiator,
+    MemoryStore,
+    SessionSettings,
+    sending_time,
+)
+from fixengine.codec import EXECUTION_REPORT, NEW_ORDER_SINGLE
 from gateway.stack.redis_server import find_redis_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +68,7 @@ async def _store(kind: str, redis_url: str, settings: SessionSettings) -> Any:
         return MemoryStore()
     import redis.asyncio as aioredis
 
-    from connector.fix.redis_store import RedisStore
+    from connector.redis_store import RedisStore
 
     return RedisStore(aioredis.Redis.from_url(redis_url), settings.session_id)
 

@@ -28,7 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from connector.fix.codec import Template, frame, sending_time
+from fixengine import Template, sending_time
+from fixengine.codec import frame
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from connector.fix.settings import SessionSettings
+from fixengine import SessionSettings
 from gateway import keys
 from gateway.config import ConfigError, GatewayConfig
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from connector.fix.codec import Template
+from fixengine import Template
 from gateway.codec import CancelCommand, Command, NewOrderCommand, ReplaceCommand
 from gateway.ids import ALPHABET, ID_LENGTH, base_order_id, is_order_id
 from gateway.model import OrderStatus

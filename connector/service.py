@@ -32,12 +32,10 @@ from redis import exceptions as rexc
 
 from connector import mapping
 from connector.config import ConnectorConfig
-from connector.fix.codec import sending_time
-from connector.fix.session import NotLoggedOn, State
-from connector.fix.transport import Application, FixSession, Initiator
 from connector.lease import Lease
 from connector.store import SentRecordingStore
 from connector.throttle import Throttle
+from fixengine import Application, FixSession, Initiator, NotLoggedOn, State, sending_time
 from gateway import keys
 from gateway.codec import FIELD, CodecError, Command, decode_command
 from gateway.ids import partition_of_order_id
@@ -919,7 +917,7 @@ class Connector(Application):
             self.stop()
         elif action == "reset":
             # the FIX way: the next Logon carries ResetSeqNumFlag(141)=Y, both sides restart at 1
-            session.core.reset_on_next_logon = True
+            session.reset_at_next_logon()
             await self._audit("admin_reset_sequence", detail)
             with contextlib.suppress(TimeoutError):
                 await session.logout("operator sequence reset", timeout=5)

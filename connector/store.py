@@ -22,7 +22,7 @@ from typing import Any
 
 from redis.exceptions import NoScriptError
 
-from connector.fix.redis_store import RedisStore
+from connector.redis_store import RedisStore
 from gateway import keys
 from gateway.ids import base_order_id, partition_of_order_id
 from gateway.model import utc_iso

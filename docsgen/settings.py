@@ -146,7 +146,7 @@ def render_commands() -> str:
 
 def groups() -> list[Group]:
     from connector.config import ConnectorConfig
-    from connector.fix.settings import SessionSettings
+    from fixengine.settings import SessionSettings
     from gateway.config import GatewayConfig, JwtSettings, RiskLimits
     from simulators.exchange.config import SessionConfig, SimulatorConfig
 
@@ -220,7 +220,7 @@ def groups() -> list[Group]:
             },
         ),
         Group(
-            "FIX session (`connector/fix/settings.py`, `SessionSettings`)",
+            "FIX session (`fixengine/settings.py`, `SessionSettings`)",
             "QuickFIX names; *(ours)* marks settings QuickFIX does not have. The connector "
             "takes them from `[connector] extra_settings`, the simulator from `[defaults]` and "
             "`[[session]]`; `load_quickfix_cfg` reads a QuickFIX `.cfg`.",
@@ -322,6 +322,8 @@ SESSION_DOCS = {
     "SocketAcceptHost": "acceptor: where to listen",
     "SocketAcceptPort": "acceptor: where to listen",
     "HeartBtInt": "seconds (the acceptor adopts the initiator's)",
+    "CheckPeerHeartbeats": "N: never send a TestRequest nor drop a silent peer (the simulator's "
+    "default, its `heartbeat_check`)",
     "TestRequestDelayMultiplier": "inbound silence beyond HeartBtInt, as a fraction of it, "
     "before a TestRequest",
     "ResetOnLogon": "both sequence numbers back to 1 at each Logon",
@@ -332,7 +334,7 @@ SESSION_DOCS = {
     "CheckLatency": "reject messages whose SendingTime is off by more than MaxLatency",
     "MaxLatency": "seconds",
     "UseDataDictionary": "validate inbound messages against the dictionary",
-    "DataDictionary": "QuickFIX-format XML dictionary; empty: `connector/fix/spec/FIX44.xml`",
+    "DataDictionary": "QuickFIX-format XML dictionary; empty: `fixengine/spec/FIX44.xml`",
     "ValidateFieldsOutOfOrder": "reject header / body / trailer fields out of place",
     "ValidateUserDefinedFields": "check user-defined tags (>= 5000) against the dictionary",
     "LogonTimeout": "seconds to wait for the Logon (both roles)",

@@ -27,9 +27,7 @@ from typing import Any
 
 import simplefix
 
-from connector.fix.codec import sending_time
-from connector.fix.session import State
-from connector.fix.transport import Application, FixSession
+from fixengine import Application, FixSession, State, sending_time
 
 from . import fixmap
 from .arrivals import Arrivals
@@ -89,12 +87,13 @@ class ExchangeApplication(Application):
         self._reject_ids = 0
 
     def attach(self, session: FixSession) -> None:
-        """Register a FIX session; install its Logon check when credentials are configured."""
+        """Register a FIX session; its Logon check (the session's ``logon_validator``, run after its
+        schedule window check) when credentials are configured."""
         name = session.session_id
         self.fix[name] = session
         cfg = self.configs.get(name)
         if cfg is not None and (cfg.password is not None or cfg.username is not None):
-            session.core.accept_logon = self._logon_check(cfg, self.stats[name])
+            session.logon_validator = self._logon_check(cfg, self.stats[name])
 
     @staticmethod
     def _logon_check(cfg: SessionConfig, stats: SessionStats) -> Callable[[Any], str | None]:

@@ -17,8 +17,7 @@ import time
 from decimal import Decimal
 from typing import Any
 
-from connector.fix.settings import SessionSettings, SettingsError
-from connector.fix.transport import Acceptor, FixSession
+from fixengine import Acceptor, FixSession, SessionSettings, SettingsError
 
 from .arrivals import arrival_json, iso
 from .config import SessionConfig, SimulatorConfig
@@ -45,6 +44,7 @@ def session_settings(cfg: SessionConfig, host: str, port: int) -> SessionSetting
         ConnectionType="acceptor",
         SocketAcceptHost=host,
         SocketAcceptPort=port,
+        CheckPeerHeartbeats=cfg.heartbeat_check,
     )
     return SessionSettings.from_dict(raw)
 
@@ -80,8 +80,6 @@ class Simulator:
         self.configs: dict[str, SessionConfig] = {}
         for s in cfg.sessions:
             fs = FixSession(session_settings(s, cfg.host, cfg.port), app=self.app)
-            if not s.heartbeat_check:
-                fs.core.check_peer_heartbeats = False
             self.app.attach(fs)
             self.sessions[s.name] = fs
             self.configs[s.name] = s
@@ -178,8 +176,7 @@ class Simulator:
         for name, fs in self.sessions.items():
             cfg = self.configs[name]
             stats = self.app.stats[name]
-            core = fs.core
-            c = core.counters
+            c = fs.counters
             sessions.append(
                 {
                     "session": name,
@@ -200,9 +197,9 @@ class Simulator:
                         "drop_outbound": fs.faults.drop_outbound,
                         "garble_outbound": fs.faults.garble_outbound,
                         "delay_outbound_ms": round(fs.faults.delay_outbound * 1000),
-                        "heartbeats_stopped": core.suppress_heartbeats,
-                        "refuse_logons_until": iso(core.refuse_logons_until)
-                        if core.refuse_logons_until > time.time()
+                        "heartbeats_stopped": fs.faults.heartbeats_stopped,
+                        "refuse_logons_until": iso(fs.faults.logons_refused_until)
+                        if fs.faults.logons_refused_until > time.time()
                         else None,
                         "reject_next_orders": engine.pending_rejects(name),
                     },

@@ -14,8 +14,7 @@ from session_cases import CASES
 from support.fixconformance import Case, Peer, play
 from support.fixtcp import Recorder, make_settings
 
-from connector.fix.store import MemoryStore
-from connector.fix.transport import FixSession, Initiator
+from fixengine import FixSession, Initiator, MemoryStore
 
 
 class EngineInitiator:

@@ -13,7 +13,8 @@ import pytest
 from support.procs import wait_until
 from support.simulator_proc import SimulatorProcess, logged_on_peer, quickfix_initiator
 
-from connector.fix.codec import frame, sending_time
+from fixengine import sending_time
+from fixengine.codec import frame
 
 pytestmark = pytest.mark.e2e
 

@@ -1,4 +1,4 @@
-"""Our FIX engine (``connector.fix``) as an initiator or acceptor in its own process.
+"""Our FIX engine (``fixengine``) as an initiator or acceptor in its own process.
 
 The same stdin/stdout protocol as QuickFIX's ``tests/support/qfix_process.py`` (driven by
 ``support.qfix_peer.OurPeer``), so a test drives either engine the same way and can SIGKILL ours
@@ -23,12 +23,12 @@ from typing import Any
 
 import simplefix
 
-from connector.fix.settings import SessionSettings
-from connector.fix.transport import (
+from fixengine import (
     Acceptor,
     Application,
     FixSession,
     Initiator,
+    SessionSettings,
     ssl_context_from_settings,
 )
 
@@ -98,12 +98,12 @@ class App(Application):
 
 async def make_store(args: argparse.Namespace, settings: SessionSettings) -> Any:
     if args.store == "memory":
-        from connector.fix.store import MemoryStore
+        from fixengine import MemoryStore
 
         return MemoryStore()
     import redis.asyncio as aioredis
 
-    from connector.fix.redis_store import RedisStore
+    from connector.redis_store import RedisStore
 
     client = aioredis.Redis.from_url(args.redis_url)
     return RedisStore(client, settings.session_id)

@@ -353,7 +353,7 @@ def test_unsupported_message_type_from_quickfix_gets_business_reject(ours_accept
 
 def test_quickfix_validating_with_our_dictionary_accepts_our_traffic(tmp_path: Path):
     """Our FIX44.xml is a working QuickFIX dictionary: QuickFIX loads it and rejects nothing."""
-    from connector.fix.dictionary import DEFAULT_PATH
+    from fixengine.dictionary import DEFAULT_PATH
 
     port = free_port()
     qf = QuickFixPeer(

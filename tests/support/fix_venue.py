@@ -9,7 +9,7 @@ from typing import Any
 import simplefix
 
 from connector.config import ConnectorConfig
-from connector.fix.transport import Acceptor, Application, FixSession
+from fixengine import Acceptor, Application, FixSession
 
 
 @dataclass

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 
 import simplefix
 
-from connector.fix.codec import sending_time
-from connector.fix.framing import FrameSplitter
-from connector.fix.parser import parse
+from fixengine import FrameSplitter, parse, sending_time
 
 from .fixscript import wire
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import simplefix
 
-from connector.fix.codec import frame, sending_time, to_bytes
-from connector.fix.parser import parse
-from connector.fix.session import Actions, Session
-from connector.fix.settings import SessionSettings
+from fixengine import Actions, Session, SessionSettings, parse, sending_time
+from fixengine.codec import frame, to_bytes
 
 T0 = 1_795_000_000.0  # a fixed "now" (2026-11-18) so tests never read the clock
 US, THEM = "BROKER", "EXCH"

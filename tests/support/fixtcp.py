@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import simplefix
 
-from connector.fix.settings import SessionSettings
-from connector.fix.store import MemoryStore, MessageStore
-from connector.fix.transport import Acceptor, Application, FixSession, Initiator
+from fixengine import (
+    Acceptor,
+    Application,
+    FixSession,
+    Initiator,
+    MemoryStore,
+    MessageStore,
+    SessionSettings,
+)
 
 from .tls import self_signed_cert
 
@@ -97,6 +105,15 @@ class Pair:
     async def stop(self) -> None:
         await self.initiator.stop(logout=False)
         await self.acceptor.stop(logout=False)
+
+
+def window(start_h: float, end_h: float) -> dict[str, str]:
+    """StartTime/EndTime settings (Asia/Tokyo, the default TimeZone) hours away from now."""
+    tokyo = datetime.datetime.now(ZoneInfo("Asia/Tokyo"))
+    return {
+        "StartTime": (tokyo + datetime.timedelta(hours=start_h)).strftime("%H:%M:%S"),
+        "EndTime": (tokyo + datetime.timedelta(hours=end_h)).strftime("%H:%M:%S"),
+    }
 
 
 def make_settings(role: str, **kw: object) -> SessionSettings:

@@ -360,7 +360,7 @@ class QuickFixPeer(PeerProcess):
 
 
 class OurPeer(PeerProcess):
-    """Our engine (``connector.fix``) as initiator or acceptor, memory or Redis store."""
+    """Our engine (``fixengine``) as initiator or acceptor, memory or Redis store."""
 
     def __init__(
         self,

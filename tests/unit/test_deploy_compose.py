@@ -20,7 +20,7 @@ COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 SOURCES = "\n".join(
     p.read_text()
-    for pkg in ("gateway", "connector", "stateless_api", "simulators")
+    for pkg in ("gateway", "fixengine", "connector", "stateless_api", "simulators")
     for p in (ROOT / pkg).rglob("*.py")
 )
 

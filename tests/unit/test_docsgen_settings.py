@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from connector.config import ConnectorConfig, from_table
-from connector.fix.settings import SessionSettings
 from docsgen.settings import (
     Group,
     documented_keys,
@@ -16,6 +15,7 @@ from docsgen.settings import (
     render_settings,
     subcommand_parsers,
 )
+from fixengine.settings import SessionSettings
 from gateway.cli import SUBCOMMANDS
 from gateway.config import from_dict
 from simulators.exchange.config import parse_config

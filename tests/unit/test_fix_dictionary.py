@@ -9,9 +9,9 @@ import simplefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.fix.dictionary import (
+from fixengine import DataDictionary
+from fixengine.dictionary import (
     DEFAULT_PATH,
-    DataDictionary,
     DictionaryError,
     SessionRejectReason,
     Violation,
@@ -602,7 +602,7 @@ def wire(msg_type: str, body: list[tuple[int, str]]) -> bytes:
 
 
 def test_valid_message_with_raw_teaches_its_shape():
-    from connector.fix.parser import parse
+    from fixengine import parse
 
     dd = DataDictionary.load(DEFAULT_PATH)
     raw = wire("8", ER_BODY + PARTIES)
@@ -613,7 +613,7 @@ def test_valid_message_with_raw_teaches_its_shape():
 
 
 def test_shape_not_learned_under_lenient_settings():
-    from connector.fix.parser import parse
+    from fixengine import parse
 
     dd = DataDictionary.load(DEFAULT_PATH)
     raw = wire("D", NOS_BODY + [(5001, "x")])
@@ -624,8 +624,8 @@ def test_shape_not_learned_under_lenient_settings():
 
 
 def test_shapes_per_message_type_are_bounded():
-    from connector.fix.dictionary import SHAPES_PER_TYPE
-    from connector.fix.parser import parse
+    from fixengine import parse
+    from fixengine.dictionary import SHAPES_PER_TYPE
 
     dd = DataDictionary.load(DEFAULT_PATH)
     optional = [(58, "t"), (1, "A"), (59, "0"), (110, "1"), (111, "1"), (18, "1")]
@@ -664,7 +664,7 @@ _VALUE_SAMPLES = [
     )
 )
 def test_shape_cache_accepts_only_what_the_precise_walk_accepts(mutations):
-    from connector.fix.parser import parse
+    from fixengine import parse
 
     dd = DataDictionary.default()  # shared: shapes learned across examples, as in a session
     base = wire("8", ER_BODY + PARTIES)
@@ -689,8 +689,8 @@ def test_shape_cache_accepts_only_what_the_precise_walk_accepts(mutations):
 
 def test_shapes_that_cannot_be_cached_stop_being_tried():
     """A Logon with RawData (which may hold SOH) is never cached, and not recompiled forever."""
-    from connector.fix.dictionary import SHAPES_PER_TYPE
-    from connector.fix.parser import parse
+    from fixengine import parse
+    from fixengine.dictionary import SHAPES_PER_TYPE
 
     dd = DataDictionary.load(DEFAULT_PATH)
     raw = wire("A", [(98, "0"), (108, "30"), (95, "3"), (96, "a\x01b")])
@@ -704,7 +704,7 @@ def test_shapes_that_cannot_be_cached_stop_being_tried():
 
 @given(st.binary(max_size=300))
 def test_validate_with_raw_never_raises_on_arbitrary_bytes(data):
-    from connector.fix.parser import parse
+    from fixengine import parse
 
     dd = DataDictionary.default()
     raw = wire("8", ER_BODY)[:20] + data

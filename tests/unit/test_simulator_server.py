@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.fix.settings import SettingsError
+from fixengine import SettingsError
 from simulators.exchange.config import SessionConfig
 from simulators.exchange.server import session_settings
 
@@ -26,3 +26,9 @@ def test_unknown_quickfix_setting_is_an_error_naming_it() -> None:
     cfg = SessionConfig("TSE", "OG", settings={"ResetOnLogin": "Y"})
     with pytest.raises(SettingsError, match="ResetOnLogin"):
         session_settings(cfg, "127.0.0.1", 0)
+
+
+def test_heartbeat_check_becomes_the_engines_check_peer_heartbeats_setting() -> None:
+    off = session_settings(SessionConfig("TSE", "OG"), "127.0.0.1", 0)
+    on = session_settings(SessionConfig("TSE", "OG", heartbeat_check=True), "127.0.0.1", 0)
+    assert (off.CheckPeerHeartbeats, on.CheckPeerHeartbeats) == (False, True)

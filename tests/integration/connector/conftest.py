@@ -12,8 +12,11 @@ sys.path.insert(0, str(Path(__file__).parents[2]))
 
 from support.fix_venue import Venue, VenueHandle  # noqa: E402
 
-from connector.fix.settings import SessionSettings  # noqa: E402
-from connector.fix.transport import Acceptor, FixSession  # noqa: E402
+from fixengine import (  # noqa: E402
+    Acceptor,
+    FixSession,
+    SessionSettings,  # noqa: E402
+)
 
 
 @pytest.fixture

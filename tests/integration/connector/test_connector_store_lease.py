@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from connector.fix.store import FencedError
 from connector.lease import Lease
 from connector.store import SentRecordingStore, order_message_cl_ord_id
+from fixengine import FencedError
 from gateway import keys
 
 pytestmark = pytest.mark.integration

@@ -9,9 +9,8 @@ import simplefix
 from support.fixtcp import Recorder, make_settings, order
 from support.procs import async_wait_until
 
-from connector.fix import transport
-from connector.fix.store import MemoryStore
-from connector.fix.transport import PARSE_SLICE, Acceptor, FixSession, Initiator
+from fixengine import Acceptor, FixSession, Initiator, MemoryStore, transport
+from fixengine.transport import PARSE_SLICE
 
 
 async def until(pred, what: str, timeout: float = 10.0) -> None:

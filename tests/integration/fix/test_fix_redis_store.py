@@ -9,8 +9,8 @@ import redis.asyncio as aioredis
 from support.fixtcp import BROKER, EXCH, order, start_pair
 from support.procs import async_wait_until
 
-from connector.fix.redis_store import RedisStore
-from connector.fix.store import FencedError
+from connector.redis_store import RedisStore
+from fixengine import FencedError
 from gateway import keys
 
 pytestmark = pytest.mark.integration
@@ -97,7 +97,7 @@ async def test_restart_continues_from_stored_numbers_and_peer_sees_no_reset(redi
         # a new process: new FixSession on the same Redis store, same acceptor
         from support.fixtcp import Recorder, make_settings
 
-        from connector.fix.transport import FixSession, Initiator
+        from fixengine import FixSession, Initiator
 
         app = Recorder()
         again = FixSession(make_settings("initiator"), store=RedisStore(client, SID), app=app)

@@ -9,7 +9,7 @@ from support.fixscript import peer
 from support.fixtcp import BROKER, EXCH, order, self_signed_tls, start_pair
 from support.procs import async_wait_until
 
-from connector.fix.session import State
+from fixengine import State
 
 
 async def until(pred, what: str, timeout: float = 10.0) -> None:
@@ -193,7 +193,7 @@ async def test_initiator_backoff_doubles_up_to_the_cap_while_the_peer_is_down():
     from support.fixtcp import make_settings
     from support.procs import free_port
 
-    from connector.fix.transport import FixSession, Initiator
+    from fixengine import FixSession, Initiator
 
     session = FixSession(
         make_settings("initiator", ReconnectInterval=0.02, MaxReconnectInterval=0.08)

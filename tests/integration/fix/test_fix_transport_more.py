@@ -16,12 +16,18 @@ from support.fixtcp import (
     order,
     self_signed_files,
     start_pair,
+    window,
 )
 from support.procs import async_wait_until
 
-from connector.fix.msglog import FileMessageLog
-from connector.fix.store import MemoryStore
-from connector.fix.transport import Acceptor, FixSession, Initiator, ssl_context_from_settings
+from fixengine import (
+    Acceptor,
+    FileMessageLog,
+    FixSession,
+    Initiator,
+    MemoryStore,
+    ssl_context_from_settings,
+)
 
 
 async def until(pred, what: str, timeout: float = 10.0) -> None:
@@ -168,16 +174,8 @@ async def test_daily_reset_at_the_start_of_the_window():
         await p.stop()
 
 
-def _window(start_h: float, end_h: float) -> dict[str, object]:
-    tokyo = datetime.datetime.now(ZoneInfo("Asia/Tokyo"))
-    return {
-        "StartTime": (tokyo + datetime.timedelta(hours=start_h)).strftime("%H:%M:%S"),
-        "EndTime": (tokyo + datetime.timedelta(hours=end_h)).strftime("%H:%M:%S"),
-    }
-
-
 async def test_acceptor_refuses_logons_outside_its_window_with_a_logout():
-    exch = FixSession(make_settings("acceptor", **_window(1, 2)), store=MemoryStore())
+    exch = FixSession(make_settings("acceptor", **window(1, 2)), store=MemoryStore())
     acceptor = Acceptor([exch], "127.0.0.1", 0)
     await acceptor.start()
     app = Recorder()
@@ -198,7 +196,7 @@ async def test_logged_on_session_logs_out_when_its_window_closes():
     clock_offset = [0.0]
     # the broker's clock jumps two hours: SendingTime checks off on both sides for this test
     p = await start_pair(
-        broker_kw={**_window(-1, 1), "CheckLatency": False}, exch_kw={"CheckLatency": False}
+        broker_kw={**window(-1, 1), "CheckLatency": False}, exch_kw={"CheckLatency": False}
     )
     try:
         p.broker.clock = lambda: time.time() + clock_offset[0]

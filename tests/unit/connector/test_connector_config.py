@@ -11,7 +11,7 @@ import pytest
 
 from connector import config
 from connector.config import ConnectorConfig
-from connector.fix.schedule import SessionSchedule
+from fixengine import SessionSchedule
 from gateway.config import ConfigError
 
 

@@ -10,15 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.fixscript import T0, app, logged_on_session
 
-from connector.fix.codec import (
-    EXECUTION_REPORT,
-    NEW_ORDER_SINGLE,
-    Template,
-    parse_utc_timestamp,
-    sending_time,
-    to_bytes,
-)
-from connector.fix.settings import SessionSettings, SettingsError
+from fixengine import SessionSettings, SettingsError, Template, sending_time
+from fixengine.codec import EXECUTION_REPORT, NEW_ORDER_SINGLE, parse_utc_timestamp, to_bytes
 
 _val = st.text(
     alphabet=st.characters(min_codepoint=33, max_codepoint=126, blacklist_characters="="),
@@ -165,7 +158,7 @@ def test_settings_cross_checks(changes, fragment):
 
 
 def test_quickfix_cfg_sessions_inherit_default_and_ignore_quickfix_only_settings():
-    from connector.fix.settings import load_quickfix_cfg
+    from fixengine import load_quickfix_cfg
 
     cfg = """
     # a venue's QuickFIX configuration
@@ -191,7 +184,7 @@ def test_quickfix_cfg_sessions_inherit_default_and_ignore_quickfix_only_settings
 
 
 def test_quickfix_cfg_problems_are_reported_per_session():
-    from connector.fix.settings import load_quickfix_cfg
+    from fixengine import load_quickfix_cfg
 
     with pytest.raises(SettingsError) as err:
         load_quickfix_cfg("[DEFAULT]\nHeartBtInt=x\n[SESSION]\nSenderCompID=A\nTargetCompID=B\n")

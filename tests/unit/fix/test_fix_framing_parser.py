@@ -6,8 +6,9 @@ import simplefix
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.fix.framing import FrameSplitter, checksum
-from connector.fix.parser import StreamParser, parse
+from fixengine import FrameSplitter, parse
+from fixengine.framing import checksum
+from fixengine.parser import StreamParser
 
 
 def msg(*fields: tuple[int, object]) -> bytes:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import simplefix
 
-from connector.fix.msglog import IN, FileMessageLog, redact_secrets
+from fixengine import FileMessageLog
+from fixengine.msglog import IN, redact_secrets
 
 
 def _logon(password: bytes) -> bytes:

@@ -8,8 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from support.fixscript import settings
 
-from connector.fix.schedule import SessionSchedule
-from connector.fix.settings import SessionSettings, SettingsError
+from fixengine import SessionSchedule, SessionSettings, SettingsError
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

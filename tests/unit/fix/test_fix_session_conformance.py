@@ -16,10 +16,8 @@ from support.fixscript import (
     wire,
 )
 
-from connector.fix.codec import sending_time
-from connector.fix.dictionary import DataDictionary
-from connector.fix.parser import parse
-from connector.fix.session import TEST_REQ_ID, Session, State
+from fixengine import DataDictionary, Session, State, parse, sending_time
+from fixengine.session import TEST_REQ_ID
 
 NOW = sending_time(T0)
 

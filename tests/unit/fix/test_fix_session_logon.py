@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from support.fixscript import T0, THEM, US, feed, sent, settings, types
 
-from connector.fix.codec import sending_time
-from connector.fix.dictionary import DataDictionary
-from connector.fix.session import Session, State
+from fixengine import DataDictionary, Session, State, sending_time
 
 
 def acceptor(**kw: object) -> Session:

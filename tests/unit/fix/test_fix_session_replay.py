@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from support.fixscript import T0, feed, logged_on_session, sent, settings
 
-from connector.fix.session import NotLoggedOn, Session
+from fixengine import NotLoggedOn, Session
 
 
 def received(n: int) -> Session:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from support.fixscript import T0, app, feed, logged_on_session
 
-from connector.fix.framing import FrameSplitter
-from connector.fix.parser import parse
+from fixengine import FrameSplitter, parse
 
 
 def sent_app(s, n: int) -> dict[int, bytes]:

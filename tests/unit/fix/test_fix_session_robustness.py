@@ -7,10 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.fixscript import T0, logged_on_session
 
-from connector.fix.codec import sending_time
-from connector.fix.parser import parse
-from connector.fix.session import Session, State
-from connector.fix.settings import SessionSettings
+from fixengine import Session, SessionSettings, State, parse, sending_time
 
 _values = st.one_of(
     st.binary(max_size=30).filter(lambda v: b"\x01" not in v),

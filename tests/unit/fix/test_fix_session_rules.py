@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 from support.fixscript import T0, US, app, feed, logged_on_session, sent, settings, types
 
-from connector.fix.codec import sending_time
-from connector.fix.dictionary import DataDictionary
-from connector.fix.session import NotLoggedOn, Session, State
+from fixengine import DataDictionary, NotLoggedOn, Session, State, sending_time
 
 NOS = (
     (11, "c1"),
@@ -166,6 +164,14 @@ def test_heartbeat_answering_the_test_request_keeps_the_session():
     assert s.on_timer(T0 + 24).disconnect is None
 
 
+def test_without_check_peer_heartbeats_a_silent_peer_is_neither_tested_nor_dropped():
+    s = logged_on_session(HeartBtInt=10, CheckPeerHeartbeats=False)
+    for later in (12, 24, 60):
+        a = s.on_timer(T0 + later)
+        assert b"1" not in types(a) and a.disconnect is None
+    assert b"0" in types(s.on_timer(T0 + 71))  # its own heartbeats still go out
+
+
 def test_suppressed_heartbeats_are_not_sent():
     s = logged_on_session(HeartBtInt=10)
     s.suppress_heartbeats = True
@@ -227,7 +233,7 @@ def test_send_app_numbers_stamps_and_marks_for_storage():
     s = logged_on_session()
     ob = s.send_app(app("z"), T0)
     assert ob.seq == 2 and ob.store and s.next_sender == 3
-    m = __import__("connector.fix.parser", fromlist=["parse"]).parse(ob.raw)
+    m = __import__("fixengine.parser", fromlist=["parse"]).parse(ob.raw)
     assert m.get(49) == US.encode() and m.get(34) == b"2" and m.get(11) == b"z"
 
 

@@ -1,4 +1,5 @@
-"""Redis message store: the production backend, under the session's own hash tag.
+"""The connector's Redis message store: the FIX engine's ``MessageStore`` (``fixengine.store``) on
+Redis, the production backend, under the session's own hash tag.
 
 Layout (names from ``gateway.keys``, all sharing the tag ``{FIX.4.4:SENDER->TARGET}``):
 
@@ -26,7 +27,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
-from connector.fix.store import FencedError, StoreState
+from fixengine import FencedError, StoreState
 from gateway import keys
 from gateway.scripts import pipeline
 

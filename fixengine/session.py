@@ -6,7 +6,7 @@ Feed it events -- :meth:`Session.on_connected`, :meth:`Session.on_message`,
 :class:`Actions`: messages to write (already numbered and encoded), application messages to
 deliver in sequence order, whether the store must be reset, a resend range the shell must fetch
 from the store, events for the application, and whether to disconnect. The same code serves
-initiator and acceptor; :mod:`connector.fix.transport` is the asyncio shell around it.
+initiator and acceptor; :mod:`fixengine.transport` is the asyncio shell around it.
 
 Sequence numbers live in ``next_sender`` / ``next_target``; the shell persists them (and the
 stored application messages) before the bytes reach the socket.
@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 import simplefix
 
-from connector.fix.codec import (
+from fixengine.codec import (
     SOH,
     encode_pairs,
     frame,
@@ -28,8 +28,8 @@ from connector.fix.codec import (
     sending_time,
     to_bytes,
 )
-from connector.fix.parser import parse
-from connector.fix.settings import SessionSettings
+from fixengine.parser import parse
+from fixengine.settings import SessionSettings
 
 ADMIN_TYPES = frozenset({b"0", b"1", b"2", b"3", b"4", b"5", b"A"})
 
@@ -86,7 +86,7 @@ class ViolationLike(Protocol):
 
 
 class Validator(Protocol):
-    """What the session needs of ``connector.fix.dictionary.DataDictionary``."""
+    """What the session needs of ``fixengine.dictionary.DataDictionary``."""
 
     def validate(
         self,
@@ -190,10 +190,13 @@ class Session:
         # operator / fault-injection knobs (off by default)
         self.reset_on_next_logon = False
         self.suppress_heartbeats = False
-        self.check_peer_heartbeats = True  # False: never TestRequest or drop a silent peer
+        # False: never TestRequest or drop a silent peer (setting CheckPeerHeartbeats)
+        self.check_peer_heartbeats = settings.CheckPeerHeartbeats
         self.refuse_logons_until = 0.0
         self.refuse_logon_text = "logon refused"
-        self.accept_logon: Any = None  # callable(msg) -> refusal text or None
+        # callable(msg) -> refusal text or None; a FixSession owns it (its schedule gate, then
+        # its ``logon_validator``): set the shell's validator, not this
+        self.accept_logon: Any = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -268,7 +271,7 @@ class Session:
         """Number, stamp and encode an application message (its own 8/9/34/49/52/56/10 ignored)."""
         if msg.message_type is None:
             raise ValueError("message has no MsgType(35)")
-        from connector.fix.codec import SESSION_HEADER_TAGS
+        from fixengine.codec import SESSION_HEADER_TAGS
 
         return self.send_body(msg.message_type, encode_pairs(msg.pairs, SESSION_HEADER_TAGS), now)
 

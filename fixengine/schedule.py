@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
-from connector.fix.settings import WEEKDAYS, SessionSettings
+from fixengine.settings import WEEKDAYS, SessionSettings
 
 
 def _hms(value: str) -> dtime:

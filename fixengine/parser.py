@@ -1,7 +1,7 @@
 """Fast FIX parser: one framed message in, the same ``simplefix.FixMessage`` simplefix yields.
 
 simplefix's own parser re-slices its buffer for every field (quadratic on a full socket buffer);
-this one splits a message already framed and verified by :mod:`connector.fix.framing` with a
+this one splits a message already framed and verified by :mod:`fixengine.framing` with a
 ``replace`` and one ``split`` in C. Length-prefixed data fields (RawData 95/96 and friends, which may
 contain SOH) take a careful slow path. It never raises: malformed input gives ``None``.
 """
@@ -108,7 +108,7 @@ class StreamParser:
     """Framing plus parsing, for tests and tools that hold a byte stream."""
 
     def __init__(self) -> None:
-        from connector.fix.framing import FrameSplitter
+        from fixengine.framing import FrameSplitter
 
         self.splitter = FrameSplitter()
         self.malformed = 0

@@ -62,6 +62,8 @@ class SessionSettings:
     HeartBtInt: int = 30
     # Silence (fraction of HeartBtInt beyond it) before a TestRequest is sent.
     TestRequestDelayMultiplier: float = 0.2
+    # ours: N = never TestRequest a silent peer nor drop it (an exchange simulator's choice)
+    CheckPeerHeartbeats: bool = True
     ResetOnLogon: bool = False
     ResetOnLogout: bool = False
     ResetOnDisconnect: bool = False
@@ -71,7 +73,7 @@ class SessionSettings:
     CheckLatency: bool = True
     MaxLatency: int = 120
     UseDataDictionary: bool = True
-    DataDictionary: str = ""  # empty: the project's own connector/fix/spec/FIX44.xml
+    DataDictionary: str = ""  # empty: the project's own fixengine/spec/FIX44.xml
     ValidateFieldsOutOfOrder: bool = True
     ValidateUserDefinedFields: bool = True
     LogonTimeout: float = 10.0

@@ -2,7 +2,8 @@
 
 The transport persists through this interface BEFORE bytes reach the socket: one ``save`` per
 batch of outbound messages (one round trip for the Redis backend). ``MemoryStore`` is for unit
-tests and benchmarks; ``connector.fix.redis_store.RedisStore`` is the production backend.
+tests and benchmarks; a durable backend implements the same protocol (this project's is the
+connector's ``connector.redis_store.RedisStore``).
 """
 
 from __future__ import annotations

@@ -321,7 +321,7 @@ class DataDictionary:
 
     @classmethod
     def default(cls) -> DataDictionary:
-        """The project's own FIX 4.4 dictionary (``connector/fix/spec/FIX44.xml``), loaded once."""
+        """The project's own FIX 4.4 dictionary (``fixengine/spec/FIX44.xml``), loaded once."""
         return _default()
 
     # -- queries --------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 simplefix builds its output by repeated concatenation (fine, but ~55k msgs/s here); the session
 hot path instead joins header and body bytes once and computes CheckSum in C
-(:func:`connector.fix.framing.checksum`). :class:`Template` precompiles the fixed part of a hot
+(:func:`fixengine.framing.checksum`). :class:`Template` precompiles the fixed part of a hot
 message (NewOrderSingle, ExecutionReport) so filling it is one ``bytes %`` operation; tests verify
 every template byte for byte against ``simplefix.FixMessage.encode()``.
 """
@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import simplefix
 
-from connector.fix.framing import checksum
+from fixengine.framing import checksum
 
 SOH = b"\x01"
 BEGIN_STRING = b"FIX.4.4"

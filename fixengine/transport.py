@@ -1,39 +1,39 @@
-"""asyncio shells around the pure :class:`connector.fix.session.Session`.
+"""The asyncio shell around the pure :class:`fixengine.session.Session`, shared by both roles.
 
 ``FixSession`` binds one session to its store, message log, application callbacks and (while
-connected) one TCP/TLS connection. Outbound messages are queued and written in batches: every
-message queued during one loop turn is persisted in ONE store call and then written with ONE
-``transport.write``; the writer waits for the socket to drain only above a high-water mark.
-Persistence always happens before the bytes reach the socket.
+connected) one TCP/TLS connection (``Connection``, the asyncio protocol). Outbound messages are
+queued and written in batches: every message queued during one loop turn is persisted in ONE
+store call and then written with ONE ``transport.write``; the writer waits for the socket to
+drain only above a high-water mark. Persistence always happens before the bytes reach the socket.
 
-``Initiator`` connects (and reconnects with capped exponential backoff); ``Acceptor`` listens and
-routes each connection to its session by the CompIDs of the first message (a Logon), closing
-connections for unknown sessions, non-Logon first messages and sessions already connected,
-without a Logout.
+The roles that make connections live beside it: :mod:`fixengine.initiator` and
+:mod:`fixengine.acceptor`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
-import ssl
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import simplefix
 
-from connector.fix.framing import FrameSplitter, checksum
-from connector.fix.msglog import IN, OUT, FileMessageLog, MessageLog, NullMessageLog
-from connector.fix.parser import parse
-from connector.fix.schedule import SessionSchedule
-from connector.fix.session import Actions, NotLoggedOn, Outbound, Session, State, Validator
-from connector.fix.settings import SessionSettings
-from connector.fix.store import MemoryStore, MessageStore
+from fixengine.application import Application
+from fixengine.faults import Faults
+from fixengine.framing import FrameSplitter
+from fixengine.msglog import IN, OUT, FileMessageLog, MessageLog, NullMessageLog
+from fixengine.parser import parse
+from fixengine.schedule import SessionSchedule
+from fixengine.session import Actions, Counters, Outbound, Session, State, Validator
+from fixengine.settings import SessionSettings
+from fixengine.store import MemoryStore, MessageStore
 
-log = logging.getLogger("connector.fix")
+log = logging.getLogger("fixengine")
 
 RESEND_CHUNK = 1000  # messages fetched, rebuilt and written per step when answering a resend
 #: inbound messages parsed per turn of the event loop. libuv reads a readable socket up to 32
@@ -43,45 +43,8 @@ PARSE_SLICE = 256
 #: how far a batch being delivered may grow while ``on_messages`` runs (see Application)
 LIVE_BATCH_MAX = 4096
 
-
-class Application:
-    """Callbacks; override what you need.
-
-    Application messages reach ``on_message`` one at a time, in MsgSeqNum order. It may be a
-    coroutine function: it is then awaited in order, and the stored inbound number advances
-    past a message only once it returned.
-
-    Batched delivery: an application that defines ``on_messages(session, msgs)`` as a
-    coroutine function gets, instead of ``on_message``, every application message that is
-    ready, in MsgSeqNum order, in one call. The list GROWS while the call runs: messages parsed
-    meanwhile are appended in order (up to ``LIVE_BATCH_MAX`` in all; the rest come in the next
-    call), so an application that awaits (Redis) between chunks and reads ``msgs`` by index up to
-    ``len(msgs)`` keeps its round trips busy instead of finishing a batch before it sees the next.
-    The stored inbound number advances past a batch only once the call returned, so a crash
-    re-delivers, never loses. If the call raises, the batch is NOT taken
-    as delivered: the session reports ``on_event(session, "apply_failure", repr(exc))`` and
-    stops delivering; the batch (with anything newer) is offered again with the next inbound
-    application message. An application that cannot retry (the connector) ends the session
-    then, and the next session asks the peer again from the stored number.
-    """
-
-    on_messages: Callable[[FixSession, list[simplefix.FixMessage]], Awaitable[Any]] | None = None
-
-    def on_logon(self, session: FixSession) -> None:
-        return None
-
-    def on_logout(self, session: FixSession) -> None:
-        return None
-
-    def on_message(self, session: FixSession, msg: simplefix.FixMessage) -> Any:
-        return None
-
-    def on_state_change(self, session: FixSession, old: State, new: State) -> None:
-        return None
-
-    def on_event(self, session: FixSession, kind: str, text: str) -> None:
-        """Everything else worth a log line: reject_received, garbled, disconnect reasons."""
-        return None
+#: an acceptor's own Logon check (credentials...): the Logon in, a refusal text or None out
+LogonValidator = Callable[[simplefix.FixMessage], str | None]
 
 
 def load_dictionary(settings: SessionSettings) -> Validator | None:
@@ -89,94 +52,12 @@ def load_dictionary(settings: SessionSettings) -> Validator | None:
     if not settings.UseDataDictionary:
         return None
     try:
-        from connector.fix import dictionary as dd
+        from fixengine import dictionary as dd
     except ImportError:
         return None
     if settings.DataDictionary:
         return dd.DataDictionary.load(settings.DataDictionary)  # type: ignore[no-any-return]
     return dd.DataDictionary.default()  # type: ignore[no-any-return]
-
-
-def ssl_context_from_settings(settings: SessionSettings) -> ssl.SSLContext | None:
-    """An SSLContext from QuickFIX-style settings (SocketUseSSL, *CertificateFile...), or None.
-
-    Acceptor: ServerCertificateFile/ServerCertificateKeyFile; CertificateAuthoritiesFile makes
-    client certificates required. Initiator: CertificateAuthoritiesFile to verify the server
-    (system store otherwise); ClientCertificateFile/KeyFile for mutual TLS.
-    """
-    if not settings.SocketUseSSL:
-        return None
-    if settings.is_initiator:
-        ctx = ssl.create_default_context(
-            ssl.Purpose.SERVER_AUTH, cafile=settings.CertificateAuthoritiesFile
-        )
-        if settings.ClientCertificateFile:
-            ctx.load_cert_chain(settings.ClientCertificateFile, settings.ClientCertificateKeyFile)
-        return ctx
-    if not settings.ServerCertificateFile:
-        raise ValueError("SocketUseSSL=Y on an acceptor needs ServerCertificateFile")
-    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(settings.ServerCertificateFile, settings.ServerCertificateKeyFile)
-    if settings.CertificateAuthoritiesFile:
-        ctx.load_verify_locations(settings.CertificateAuthoritiesFile)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-    return ctx
-
-
-class Faults:
-    """Fault-injection knobs for the exchange simulator and chaos tests. All off by default."""
-
-    def __init__(self, session: FixSession) -> None:
-        self._s = session
-        self.drop_outbound = 0  # drop the next N outbound messages AFTER numbering and storing
-        self.garble_outbound = 0  # replace the next N outbound messages with garbled bytes
-        self.delay_outbound = 0.0  # seconds added before outbound bytes are written
-        # any other manipulation: called with the raw messages about to be written (already
-        # numbered and stored), returns what to write instead
-        self.interceptor: Callable[[list[bytes]], list[bytes]] | None = None
-
-    def drop_next(self, n: int = 1) -> None:
-        self.drop_outbound += n
-
-    def garble_next(self, n: int = 1) -> None:
-        self.garble_outbound += n
-
-    def delay(self, ms: float) -> None:
-        self.delay_outbound = ms / 1000.0
-
-    def skip_sequence_numbers(self, n: int) -> None:
-        self._s.core.skip_outbound(n)
-
-    def stop_heartbeats(self, stop: bool = True) -> None:
-        self._s.core.suppress_heartbeats = stop
-
-    def refuse_logons_until(self, epoch_seconds: float, text: str = "logon refused") -> None:
-        self._s.core.refuse_logons_until = epoch_seconds
-        self._s.core.refuse_logon_text = text
-
-    def disconnect_now(self) -> None:
-        self._s.abort("fault injection: disconnect now")
-
-    @property
-    def active(self) -> bool:
-        return bool(
-            self.drop_outbound or self.garble_outbound or self.delay_outbound or self.interceptor
-        )
-
-    def apply(self, raws: list[bytes]) -> list[bytes]:
-        out = []
-        for raw in raws:
-            if self.drop_outbound > 0:
-                self.drop_outbound -= 1
-                continue
-            if self.garble_outbound > 0:
-                self.garble_outbound -= 1
-                body = raw[: raw.rfind(b"10=")]
-                raw = body + b"10=%03d\x01" % ((checksum(body) + 1) % 256)
-            out.append(raw)
-        if self.interceptor is not None:
-            out = self.interceptor(out)
-        return out
 
 
 class FixSession:
@@ -190,6 +71,7 @@ class FixSession:
         dictionary: Validator | None | str = "auto",
         msglog: MessageLog | None = None,
         clock: Callable[[], float] = time.time,
+        logon_validator: LogonValidator | None = None,
     ) -> None:
         self.settings = settings
         self.store: MessageStore = store if store is not None else MemoryStore()
@@ -206,8 +88,9 @@ class FixSession:
         self.faults = Faults(self)
         self.schedule = SessionSchedule.from_settings(settings)
         self.creation_time = 0.0
-        # callable(msg) -> refusal text or None: an acceptor's own logon check (credentials...)
-        self.accept_logon: Callable[[simplefix.FixMessage], str | None] | None = None
+        # an acceptor's own Logon check, called by the shell's gate AFTER the schedule check; the
+        # core's ``accept_logon`` hook belongs to the shell (set it here, never on ``core``)
+        self.logon_validator: LogonValidator | None = logon_validator
         self.core.accept_logon = self._logon_gate
         self.session_id = settings.session_id
         self.garbled = 0
@@ -218,7 +101,7 @@ class FixSession:
         self._persist = settings.PersistMessages  # N: numbers only, every resend gap-fills
         self._loaded = False
         self._transport: asyncio.Transport | None = None
-        self._conn: _Conn | None = None
+        self._conn: Connection | None = None
         self._queue: list[Outbound | tuple[int, int]] = []
         self._scheduled = False
         self._writer: asyncio.Task[None] | None = None
@@ -269,6 +152,32 @@ class FixSession:
     def next_target_seq(self) -> int:
         return self.core.next_target
 
+    @property
+    def counters(self) -> Counters:
+        """What the session sent and received, by kind (read-only use)."""
+        return self.core.counters
+
+    @property
+    def connected(self) -> bool:
+        """A connection is attached (logged on or not)."""
+        return self._transport is not None
+
+    @property
+    def loaded(self) -> bool:
+        """The stored sequence numbers were loaded (:meth:`load`)."""
+        return self._loaded
+
+    def reset_at_next_logon(self) -> None:
+        """The next Logon carries ResetSeqNumFlag(141)=Y: both sides restart at 1 (the FIX way
+        to reset while connected: log out after calling this)."""
+        self.core.reset_on_next_logon = True
+
+    async def writes_done(self) -> None:
+        """Wait for the writer task, if one runs, to finish (a role stopping the session)."""
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
+
     async def load(self) -> None:
         """Continue from the stored sequence numbers (call before the first connection)."""
         st = await self.store.load()
@@ -279,10 +188,11 @@ class FixSession:
         self._loaded = True
 
     def _logon_gate(self, msg: simplefix.FixMessage) -> str | None:
+        """The core's Logon hook: the schedule window first, then ``logon_validator``."""
         if not self.schedule.in_session(self.clock()):
             return "outside the session window"
-        if self.accept_logon is not None:
-            return self.accept_logon(msg)
+        if self.logon_validator is not None:
+            return self.logon_validator(msg)
         return None
 
     def send(self, msg: simplefix.FixMessage) -> int:
@@ -345,7 +255,7 @@ class FixSession:
 
     # ------------------------------------------------------------------ connection plumbing
 
-    def _attach(self, conn: _Conn, transport: asyncio.Transport) -> None:
+    def _attach(self, conn: Connection, transport: asyncio.Transport) -> None:
         self._conn = conn
         self._transport = transport
         self._closing = None
@@ -431,7 +341,7 @@ class FixSession:
             self._transport.pause_reading()
             asyncio.get_running_loop().call_soon(self._parse_backlog, self._conn)
 
-    def _parse_backlog(self, conn: _Conn | None) -> None:
+    def _parse_backlog(self, conn: Connection | None) -> None:
         if conn is not self._conn or not self._backlog:
             return  # that connection is gone, and its unparsed messages with it
         frames, pos = self._backlog, self._backlog_pos
@@ -705,13 +615,13 @@ def _seq_of(msg: simplefix.FixMessage) -> int:
     return int(v) if v and v.isdigit() else 0
 
 
-class _Conn(asyncio.Protocol):
+class Connection(asyncio.Protocol):
     """One TCP connection. An acceptor connection learns its session from the first message."""
 
     def __init__(
         self,
         session: FixSession | None,
-        route: Callable[[_Conn, simplefix.FixMessage], FixSession | None] | None = None,
+        route: Callable[[Connection, simplefix.FixMessage], FixSession | None] | None = None,
         logon_timeout: float = 10.0,
     ) -> None:
         self.session = session
@@ -801,193 +711,3 @@ class _Conn(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.session is not None:
             self.session._resume_writing()
-
-
-class Initiator:
-    """Connects one session and keeps it connected: reconnect with capped exponential backoff."""
-
-    def __init__(
-        self,
-        session: FixSession,
-        host: str | None = None,
-        port: int | None = None,
-        ssl_context: ssl.SSLContext | None = None,
-        server_hostname: str | None = None,
-        in_session: Callable[[float], bool] | None = None,
-    ) -> None:
-        self.session = session
-        self.host = host or session.settings.SocketConnectHost
-        self.port = port or session.settings.SocketConnectPort
-        self.ssl_context = ssl_context
-        self.server_hostname = server_hostname
-        self.in_session = in_session
-        self.connects = 0
-        self.failures = 0
-        self.outside_window_waits = 0
-        self.last_backoff = 0.0
-        self._task: asyncio.Task[None] | None = None
-        self._stopping = False
-
-    async def start(self) -> None:
-        if not self.session._loaded:
-            await self.session.load()
-        self._stopping = False
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def _run(self) -> None:
-        s = self.session.settings
-        backoff = s.ReconnectInterval
-        loop = asyncio.get_running_loop()
-        while not self._stopping:
-            now = self.session.clock()
-            if not self.session.schedule.in_session(now) or (
-                self.in_session is not None and not self.in_session(now)
-            ):
-                self.outside_window_waits += 1
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                _, conn = await loop.create_connection(
-                    lambda: _Conn(self.session),
-                    self.host,
-                    self.port,
-                    ssl=self.ssl_context,
-                    server_hostname=self.server_hostname if self.ssl_context else None,
-                )
-                self.connects += 1
-                await conn.closed
-                if self.session.reached_logon:
-                    backoff = s.ReconnectInterval
-            except (OSError, ssl.SSLError) as exc:
-                self.failures += 1
-                log.info("%s: connect failed: %s", self.session.session_id, exc)
-            if self._stopping:
-                break
-            self.last_backoff = backoff
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, s.MaxReconnectInterval)
-
-    async def stop(self, logout: bool = True, timeout: float | None = None) -> None:
-        """Log out (bounded by LogoutTimeout) and stop reconnecting."""
-        self._stopping = True
-        if logout and self.session._transport is not None:
-            try:
-                await self.session.logout(
-                    timeout=timeout or self.session.settings.LogoutTimeout + 1.0
-                )
-            except TimeoutError:
-                self.session.abort("logout did not complete")
-        elif self.session._transport is not None:
-            self.session.abort("stopped")
-        if self.session._transport is not None:
-            try:
-                await self.session.wait_for(lambda: self.session._transport is None, 5.0)
-            except TimeoutError:
-                pass
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
-        if self.session._writer is not None:
-            try:
-                await self.session._writer
-            except Exception:
-                pass
-
-
-class Acceptor:
-    """Listens for many sessions, each keyed by (its SenderCompID, its TargetCompID)."""
-
-    def __init__(
-        self,
-        sessions: Iterable[FixSession],
-        host: str = "127.0.0.1",
-        port: int = 0,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        self.sessions = {(s.settings.SenderCompID, s.settings.TargetCompID): s for s in sessions}
-        self.host = host
-        self.port = port
-        self.ssl_context = ssl_context
-        self.refused = 0
-        self._server: asyncio.Server | None = None
-        self._conns: set[_Conn] = set()
-
-    async def start(self) -> None:
-        for s in self.sessions.values():
-            if not s._loaded:
-                await s.load()
-        loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            self._make_conn, self.host, self.port, ssl=self.ssl_context
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    def _make_conn(self) -> _Conn:
-        conn = _Conn(
-            None,
-            self._route,
-            max((s.settings.LogonTimeout for s in self.sessions.values()), default=10.0),
-        )
-        self._conns.add(conn)
-        conn.closed.add_done_callback(lambda _f: self._conns.discard(conn))
-        return conn
-
-    def _route(self, conn: _Conn, first: simplefix.FixMessage) -> FixSession | None:
-        if first.message_type != b"A":
-            self.refused += 1
-            return None
-        ours, theirs = first.get(56), first.get(49)
-        if ours is None or theirs is None:
-            self.refused += 1
-            return None
-        session = self.sessions.get(
-            (ours.decode(errors="replace"), theirs.decode(errors="replace"))
-        )
-        if (
-            session is None
-            or session._transport is not None
-            or first.begin_string != session.core.begin_string
-        ):
-            self.refused += 1  # unknown, already connected, or another FIX version (case 1d)
-            return None
-        return session
-
-    async def stop(self, logout: bool = True) -> None:
-        if self._server is not None:
-            self._server.close()
-        for s in self.sessions.values():
-            if s._transport is not None:
-                if logout and s.logged_on:
-                    try:
-                        await s.logout(timeout=s.settings.LogoutTimeout + 1.0)
-                    except TimeoutError:
-                        s.abort("logout did not complete")
-                else:
-                    s.abort("acceptor stopped")
-        for c in list(self._conns):
-            if c.transport is not None:
-                c.transport.abort()
-        for c in list(self._conns):
-            try:
-                await asyncio.wait_for(asyncio.shield(c.closed), 5.0)
-            except TimeoutError:
-                pass
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
-
-
-__all__ = [
-    "Acceptor",
-    "Application",
-    "Faults",
-    "FixSession",
-    "Initiator",
-    "NotLoggedOn",
-    "load_dictionary",
-    "ssl_context_from_settings",
-]
