@@ -70,6 +70,8 @@ class JwtSettings:
     jwks_url: str | None = None
     issuer: str | None = None
     audience: str | None = None
+    #: a token scope ``<resource_server>/<scope>`` (Cognito's form) counts as ``<scope>``
+    resource_server: str = "ordergate"
 
     @property
     def is_development_secret(self) -> bool:

@@ -91,7 +91,7 @@ def endpoint(
                     exc.code.value, exc.message, exc.field, retry_after=exc.retry_after
                 )
             except AuthError as exc:
-                response = errors.error_response(errors.UNAUTHORIZED, str(exc))
+                response = errors.error_response(exc.code, str(exc))
             except ApiError as exc:
                 response = errors.error_response(
                     exc.code, exc.message, exc.field, status=exc.status
@@ -231,7 +231,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             raise ApiError(errors.INSUFFICIENT_SCOPE, "this call needs the 'read' scope")
         accounts = _stream_accounts(principal, websocket.query_params.get("account"))
     except AuthError as exc:
-        await websocket.send_denial_response(errors.error_response(errors.UNAUTHORIZED, str(exc)))
+        await websocket.send_denial_response(errors.error_response(exc.code, str(exc)))
         return
     except ApiError as exc:
         await websocket.send_denial_response(
