@@ -97,14 +97,17 @@ def _enum(body: Mapping[str, Any], name: str, enum: Any, default: Any = None) ->
 
 
 def parse_quantity(value: Any, field: str = "quantity") -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad(field, f"{field} must be an integer")
+    """A JSON integer from 1 to ``MAX_QUANTITY``. Anything else (a bool, a string, a decimal,
+    an integer too long for ``int()``) is refused in the project's own words; zero and
+    negatives are not a positive multiple of the trading unit."""
+    if isinstance(value, bool) or not isinstance(value, int) or value > MAX_QUANTITY:
+        raise _bad(field, f"{field} must be an integer between 1 and {MAX_QUANTITY}")
     if value <= 0:
         raise OrderError(
-            ErrorCode.quantity_not_multiple_of_unit, f"{field} must be positive", field
+            ErrorCode.quantity_not_multiple_of_unit,
+            f"{field} must be an integer between 1 and {MAX_QUANTITY}",
+            field,
         )
-    if value > MAX_QUANTITY:
-        raise _bad(field, f"{field} is too large")
     return value
 
 
