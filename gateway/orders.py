@@ -296,9 +296,12 @@ class OrderGateway:
     async def load_scripts(self) -> None:
         await self.scripts.load(self.redis)
 
-    async def ping(self) -> bool:
+    async def ping(self, timeout: float | None = None) -> bool:
+        """Redis answers PING (within ``timeout`` seconds when given); ``OrderError``
+        ``redis_unavailable`` otherwise. A cancelled call drops its connection (redis-py)."""
         with redis_errors():
-            return bool(await self.redis.ping())
+            async with asyncio.timeout(timeout):
+                return bool(await self.redis.ping())
 
     # --- submit ------------------------------------------------------------------------
 

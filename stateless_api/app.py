@@ -39,6 +39,8 @@ from .stream import sse_response, websocket_session
 log = logging.getLogger("ordergate.api")
 
 Handler = Callable[[Request, Principal | None], Awaitable[Response]]
+#: how long ``/readyz`` waits for Redis's PONG before answering 503
+READY_PING_SECONDS = 0.5
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -284,8 +286,8 @@ async def healthz(request: Request, principal: Principal | None) -> Response:
 @endpoint("readyz", None)
 async def readyz(request: Request, principal: Principal | None) -> Response:
     ctx = ctx_of(request)
-    try:
-        redis_ok = bool(await ctx.gateway.ping())
+    try:  # within a second whatever Redis does: a load balancer's probe must not hang
+        redis_ok = bool(await ctx.gateway.ping(timeout=READY_PING_SECONDS))
     except OrderError:
         redis_ok = False
     ready = redis_ok and ctx.ready
