@@ -178,6 +178,16 @@ def _str(where: str, value: Any) -> str:
     return value
 
 
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a Redis URL redis-py takes (password hidden), or None."""
+    if not url.startswith(REDIS_SCHEMES):
+        return f"{redact_url(url)!r} is not a Redis URL (use {', '.join(REDIS_SCHEMES)})"
+    return None
+
+
 def redact_url(url: str) -> str:
     """``url`` with any password replaced by ``***``: safe to log or print."""
     from urllib.parse import urlsplit, urlunsplit
@@ -302,6 +312,9 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> 
         j = cfg["jwt"]
         cfg["jwt"] = replace(j, secret=_resolved("jwt.secret", j.secret, env, environment))
     config = GatewayConfig(**cfg)
+    problem = redis_url_problem(config.redis_url)
+    if problem:
+        raise ConfigError(f"redis.url: {problem}")
     if config.redis_cluster and config.wait_replicas:
         raise ConfigError("redis.wait_replicas: not supported with redis.cluster (use AOF)")
     if config.environment == "production" and config.jwt.is_development_secret:
