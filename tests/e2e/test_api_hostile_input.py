@@ -68,15 +68,19 @@ async def test_submit_with_a_5000_digit_quantity_names_the_project_rule(
     assert await orders_of(redis_client) == 0
 
 
+async def _replace_raw(client: httpx.AsyncClient, body: bytes) -> tuple[str, httpx.Response]:
+    """Submit an order, then PATCH it with exactly ``body``: (order id, answer)."""
+    order_id = (await client.post("/v1/orders", json=order_body())).json()["order_id"]
+    r = await client.patch(
+        f"/v1/orders/{order_id}", content=body, headers={"Content-Type": "application/json"}
+    )
+    return order_id, r
+
+
 async def test_replace_with_a_key_given_twice_answers_422_and_changes_nothing(
     client: httpx.AsyncClient,
 ) -> None:
-    order_id = (await client.post("/v1/orders", json=order_body())).json()["order_id"]
-    r = await client.patch(
-        f"/v1/orders/{order_id}",
-        content=b'{"quantity":200,"quantity":9900}',
-        headers={"Content-Type": "application/json"},
-    )
+    order_id, r = await _replace_raw(client, b'{"quantity":200,"quantity":9900}')
     assert r.status_code == 422 and r.json()["error"]["code"] == "duplicate_key"
     assert (await client.get(f"/v1/orders/{order_id}")).json()["status"] == "pending_new"
 
@@ -84,12 +88,7 @@ async def test_replace_with_a_key_given_twice_answers_422_and_changes_nothing(
 async def test_replace_with_a_5000_digit_quantity_names_the_project_rule(
     client: httpx.AsyncClient,
 ) -> None:
-    order_id = (await client.post("/v1/orders", json=order_body())).json()["order_id"]
-    r = await client.patch(
-        f"/v1/orders/{order_id}",
-        content=b'{"quantity":%s}' % (b"9" * 5000),
-        headers={"Content-Type": "application/json"},
-    )
+    _, r = await _replace_raw(client, b'{"quantity":%s}' % (b"9" * 5000))
     assert r.status_code == 422 and r.json()["error"]["message"] == MAX_Q
 
 

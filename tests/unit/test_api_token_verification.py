@@ -30,6 +30,14 @@ def hs_verifier() -> TokenVerifier:
     return TokenVerifier(AuthSettings(algorithm="HS256", secret=SECRET))
 
 
+def rs_verifier() -> tuple[rsa.RSAPrivateKey, TokenVerifier]:
+    """A new RSA key and a verifier holding its public half as the JWKS key ``k1``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwks = JwksKeys("http://unused.invalid/jwks.json")
+    jwks.keys = {"k1": key.public_key()}
+    return key, TokenVerifier(AuthSettings(algorithm="RS256", jwks_url=jwks.url), jwks=jwks)
+
+
 def claims(**over: object) -> dict[str, object]:
     base: dict[str, object] = {
         "sub": "alice",
@@ -96,10 +104,7 @@ async def test_alg_none_token_is_refused() -> None:
 
 async def test_hs256_token_is_refused_when_rs256_is_configured() -> None:
     """Key confusion: an HS256 token 'signed' with the public key must not pass."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwks = JwksKeys("http://unused.invalid/jwks.json")
-    jwks.keys = {"k1": key.public_key()}
-    v = TokenVerifier(AuthSettings(algorithm="RS256", jwks_url=jwks.url), jwks=jwks)
+    _, v = rs_verifier()
     token = jwt.encode(
         claims(), "anything-at-least-32-bytes-long-xx", algorithm="HS256", headers={"kid": "k1"}
     )
@@ -180,10 +185,7 @@ async def test_time_claim_of_wrong_type_or_range_is_an_invalid_token(
 
 
 async def test_huge_exp_in_an_rs256_token_is_an_invalid_token() -> None:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwks = JwksKeys("http://unused.invalid/jwks.json")
-    jwks.keys = {"k1": key.public_key()}
-    v = TokenVerifier(AuthSettings(algorithm="RS256", jwks_url=jwks.url), jwks=jwks)
+    key, v = rs_verifier()
     token = jwt.encode(
         claims(exp=int("1" + "0" * 400)), key, algorithm="RS256", headers={"kid": "k1"}
     )
