@@ -60,10 +60,11 @@ def connect_redis(url: str, cluster: bool, timeout: float) -> Any:
         return RedisCluster.from_url(url, **kwargs)
     import redis.asyncio as aioredis
 
-    pool = aioredis.BlockingConnectionPool.from_url(
+    pool: Any = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=REDIS_MAX_CONNECTIONS, timeout=timeout, **kwargs
     )
-    return aioredis.Redis.from_pool(pool)
+    # the client owns (and closes) the pool; from_pool is redis 5's, unknown to types-redis 4
+    return aioredis.Redis.from_pool(pool)  # type: ignore[attr-defined]
 
 
 def build_context(
