@@ -33,10 +33,12 @@ async def _trail(args: argparse.Namespace, config: GatewayConfig) -> tuple[Any, 
     from gateway.refdata import ReferenceData
 
     url = args.redis or config.redis_url
+    timeout = config.redis_timeout_ms / 1000  # a hung Redis ends the command, not hangs it
+    kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     client: Any = (
-        aioredis.RedisCluster.from_url(url)
+        aioredis.RedisCluster.from_url(url, **kwargs)
         if config.redis_cluster
-        else aioredis.Redis.from_url(url)
+        else aioredis.Redis.from_url(url, **kwargs)
     )
     try:
         gw = OrderGateway(client, config, ReferenceData.load(config.refdata_path))
