@@ -14,7 +14,14 @@ import signal
 import sys
 
 from gateway import logs
+from gateway.cli_args import log_level, redis_url
 from gateway.config import ConfigError
+
+EXIT_CODES = {
+    0: "stopped by SIGTERM / Ctrl-C (logged out, lease given up); it retries, never exits, "
+    "while Redis or the venue is unreachable",
+    2: "bad flag or configuration",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sender-comp-id", help="our SenderCompID (default ORDERGATE)")
     parser.add_argument("--target-comp-id", help="the venue's CompID (default: the venue)")
     parser.add_argument(
-        "--redis", dest="redis_url", help="Redis URL (default redis://127.0.0.1:6379/0)"
+        "--redis",
+        dest="redis_url",
+        type=redis_url,
+        help="Redis URL (default redis://127.0.0.1:6379/0)",
     )
     parser.add_argument("--config", help="config file (TOML/JSON; the [connector] table)")
     parser.add_argument(
@@ -46,7 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--message-log",
         help="directory of the FIX message log (default ~/.local/state/ordergate/fix; off: none)",
     )
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-level", type=log_level, default="info", help="debug, info, ... (default info)"
+    )
 
 
 def _flags(args: argparse.Namespace) -> dict[str, object]:

@@ -12,14 +12,35 @@ import sys
 from typing import Any
 
 from gateway import keys
+from gateway.cli_args import redis_url
+from gateway.config import redact_url
+from gateway.ids import MAX_PARTITIONS
+
+EXIT_CODES = {
+    0: "printed the status, or asked the leader",
+    1: "Redis unreachable, or it refused a command",
+    2: "bad flag",
+}
+
+
+def _partitions(text: str) -> int:
+    """``--partitions``: as many as the API writes to (1 to ``MAX_PARTITIONS``)."""
+    digits = text.isascii() and text.isdigit() and len(text) <= len(str(MAX_PARTITIONS))
+    if not digits or not 1 <= int(text) <= MAX_PARTITIONS:
+        raise argparse.ArgumentTypeError(
+            f"must be an integer from 1 to {MAX_PARTITIONS}, got {text!r}"
+        )
+    return int(text)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--redis", dest="redis_url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument(
+        "--redis", dest="redis_url", type=redis_url, default="redis://127.0.0.1:6379/0"
+    )
     parser.add_argument("--venue", default="TSE")
     parser.add_argument("--sender-comp-id", default="ORDERGATE")
     parser.add_argument("--target-comp-id", default=None, help="default: the venue")
-    parser.add_argument("--partitions", type=int, default=keys.DEFAULT_PARTITIONS)
+    parser.add_argument("--partitions", type=_partitions, default=keys.DEFAULT_PARTITIONS)
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--logout", action="store_true", help="ask the leader to log out and stop")
     parser.add_argument(
@@ -173,8 +194,13 @@ async def _main(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
     try:
         return asyncio.run(_main(args))
-    except OSError as exc:
-        print(f"ordergate status: Redis unreachable: {exc}", file=sys.stderr)
+    except (OSError, RedisError) as exc:  # redis-py's ConnectionError is not an OSError
+        print(
+            f"ordergate status: Redis at {redact_url(args.redis_url)}: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
         return 1

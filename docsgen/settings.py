@@ -158,6 +158,7 @@ def groups() -> list[Group]:
         "redis_cluster": "redis.cluster",
         "wait_replicas": "redis.wait_replicas",
         "wait_timeout_ms": "redis.wait_timeout_ms",
+        "redis_timeout_ms": "redis.timeout_ms",
         "events_maxlen": "events.maxlen",
         "refdata_path": "refdata",
         "routing_path": "routing",
@@ -184,6 +185,7 @@ def groups() -> list[Group]:
                 "redis_cluster": "OG_REDIS_CLUSTER",
                 "wait_replicas": "OG_WAIT_REPLICAS",
                 "wait_timeout_ms": "OG_WAIT_TIMEOUT_MS",
+                "redis_timeout_ms": "OG_REDIS_TIMEOUT_MS",
             },
             skip=frozenset({"risk", "account_risk", "jwt", "extra"}),
         ),
@@ -270,6 +272,8 @@ GATEWAY_DOCS = {
     "redis_cluster": "talk to a Redis Cluster",
     "wait_replicas": "after each submit, `WAIT` for this many replicas (0: off)",
     "wait_timeout_ms": "how long that `WAIT` may take",
+    "redis_timeout_ms": "every API Redis call's time limit (1100-60000 ms): a hung Redis is a 503, "
+    "never a hung request",
     "events_maxlen": "approximate cap (`MAXLEN ~`) of each partition's event stream",
     "refdata_path": "symbols file (default `gateway/data/symbols.json`)",
     "routing_path": "routing file (default `gateway/data/routing.json`)",
@@ -288,6 +292,8 @@ JWT_DOCS = {
     "jwks_url": "RS256: the JWKS address (e.g. a Cognito user pool's)",
     "issuer": "required `iss` claim, when set",
     "audience": "required `aud` claim, when set",
+    "resource_server": "prefix a scope may carry (`<resource_server>/ops`); scopes match exactly "
+    "otherwise",
 }
 CONNECTOR_DOCS = {
     "venue": "venue of the session and of the command streams",

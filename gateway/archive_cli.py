@@ -21,11 +21,18 @@ from typing import Any
 
 from gateway import logs
 from gateway.archive import ArchiveError, Archiver, S3Store, Settings, normalize_prefix, s3_client
+from gateway.cli_args import log_level, redis_url
 from gateway.config import ConfigError, GatewayConfig, redact_url
 
 # S3 bucket naming rules (the common subset): 3-63 of a-z 0-9 . -, letter or digit at each end
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 log = logging.getLogger("ordergate.archive")
+
+EXIT_CODES = {
+    0: "--once: archived what was there; else stopped by SIGTERM / Ctrl-C",
+    1: "--once: the bucket is missing, or S3 or Redis cannot be reached",
+    2: "bad flag or configuration",
+}
 
 
 def _positive_int(text: str) -> int:
@@ -49,7 +56,7 @@ def _seconds(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--redis", help="Redis URL (default: from the config)")
+    parser.add_argument("--redis", type=redis_url, help="Redis URL (default: from the config)")
     parser.add_argument("--bucket", help="S3 bucket (default: [archive] bucket of the config)")
     parser.add_argument("--prefix", help="key prefix, e.g. audit/ (default: [archive] prefix)")
     parser.add_argument(
@@ -63,7 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--once", action="store_true", help="archive what is there now, then exit")
     parser.add_argument("--config", help="config file (TOML or JSON); default $OG_CONFIG")
-    parser.add_argument("--log-level", default="info", help="debug, info, warning (info)")
+    parser.add_argument(
+        "--log-level", type=log_level, default="info", help="debug, info, warning (info)"
+    )
 
 
 def settings_from(args: argparse.Namespace, config: GatewayConfig) -> Settings:

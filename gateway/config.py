@@ -12,6 +12,7 @@ File layout (TOML; JSON has the same shape)::
     cluster = false
     wait_replicas = 1          # WAIT for this many replicas after each submit (0: off)
     wait_timeout_ms = 50
+    timeout_ms = 2000          # every Redis call: connect and answer within this (else 503)
     [risk]                     # per account; every field optional
     max_order_quantity = 1000000
     [risk.accounts.A1]         # overrides for one account
@@ -24,7 +25,7 @@ File layout (TOML; JSON has the same shape)::
 Top-level tables owned by other components (``api``, ``connector``, ``simulator``, ``archive``,
 ``aws``) are kept as-is in ``extra``. Environment variables: ``OG_CONFIG`` (file path),
 ``OG_ENVIRONMENT``, ``OG_PARTITIONS``, ``OG_REDIS_URL``, ``OG_REDIS_CLUSTER``,
-``OG_WAIT_REPLICAS``, ``OG_WAIT_TIMEOUT_MS``, ``OG_JWT_SECRET``.
+``OG_WAIT_REPLICAS``, ``OG_WAIT_TIMEOUT_MS``, ``OG_REDIS_TIMEOUT_MS``, ``OG_JWT_SECRET``.
 
 ``redis.url`` and ``jwt.secret`` (file or environment) may be references, resolved at load:
 ``env:NAME``, ``file:/path``, ``ssm:/ordergate/{environment}/redis_url``,
@@ -70,6 +71,8 @@ class JwtSettings:
     jwks_url: str | None = None
     issuer: str | None = None
     audience: str | None = None
+    #: a token scope ``<resource_server>/<scope>`` (Cognito's form) counts as ``<scope>``
+    resource_server: str = "ordergate"
 
     @property
     def is_development_secret(self) -> bool:
@@ -84,6 +87,8 @@ class GatewayConfig:
     redis_cluster: bool = False
     wait_replicas: int = 0
     wait_timeout_ms: int = 100
+    #: connect and reply timeout of every Redis call (a hung Redis answers 503, not never)
+    redis_timeout_ms: int = 2000
     risk: RiskLimits = field(default_factory=RiskLimits)
     account_risk: dict[str, RiskLimits] = field(default_factory=dict)
     jwt: JwtSettings = field(default_factory=JwtSettings)
@@ -121,6 +126,10 @@ def _read_file(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path}: the top level must be a table")
     return data
+
+
+#: bounds of ``redis.timeout_ms``: above the 1 s an event stream's XREAD blocks for
+REDIS_TIMEOUT_MS = (1100, 60_000)
 
 
 def _int(where: str, value: Any, minimum: int = 0, maximum: int | None = None) -> int:
@@ -167,6 +176,16 @@ def _str(where: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(f"{where}: must be a non-empty string, got {value!r}")
     return value
+
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def redis_url_problem(url: str) -> str | None:
+    """Why ``url`` is not a Redis URL redis-py takes (password hidden), or None."""
+    if not url.startswith(REDIS_SCHEMES):
+        return f"{redact_url(url)!r} is not a Redis URL (use {', '.join(REDIS_SCHEMES)})"
+    return None
 
 
 def redact_url(url: str) -> str:
@@ -225,7 +244,11 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> 
     if "partitions" in data:
         cfg["partitions"] = _int("partitions", data["partitions"], 1, MAX_PARTITIONS)
     if "redis" in data:
-        r = _table("redis", data["redis"], {"url", "cluster", "wait_replicas", "wait_timeout_ms"})
+        r = _table(
+            "redis",
+            data["redis"],
+            {"url", "cluster", "wait_replicas", "wait_timeout_ms", "timeout_ms"},
+        )
         if "url" in r:
             cfg["redis_url"] = _str("redis.url", r["url"])
         if "cluster" in r:
@@ -234,6 +257,8 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> 
             cfg["wait_replicas"] = _int("redis.wait_replicas", r["wait_replicas"], 0, 16)
         if "wait_timeout_ms" in r:
             cfg["wait_timeout_ms"] = _int("redis.wait_timeout_ms", r["wait_timeout_ms"], 1)
+        if "timeout_ms" in r:
+            cfg["redis_timeout_ms"] = _int("redis.timeout_ms", r["timeout_ms"], *REDIS_TIMEOUT_MS)
     risk = RiskLimits()
     if "risk" in data:
         risk = _risk("risk", data["risk"], risk)
@@ -272,6 +297,10 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> 
         cfg["wait_replicas"] = _int("OG_WAIT_REPLICAS", env["OG_WAIT_REPLICAS"], 0, 16)
     if "OG_WAIT_TIMEOUT_MS" in env:
         cfg["wait_timeout_ms"] = _int("OG_WAIT_TIMEOUT_MS", env["OG_WAIT_TIMEOUT_MS"], 1)
+    if "OG_REDIS_TIMEOUT_MS" in env:
+        cfg["redis_timeout_ms"] = _int(
+            "OG_REDIS_TIMEOUT_MS", env["OG_REDIS_TIMEOUT_MS"], *REDIS_TIMEOUT_MS
+        )
     if "OG_JWT_SECRET" in env:
         base = cfg.get("jwt", JwtSettings())
         cfg["jwt"] = replace(base, secret=_str("OG_JWT_SECRET", env["OG_JWT_SECRET"]))
@@ -283,6 +312,9 @@ def from_dict(data: Mapping[str, Any], env: Mapping[str, str] | None = None) -> 
         j = cfg["jwt"]
         cfg["jwt"] = replace(j, secret=_resolved("jwt.secret", j.secret, env, environment))
     config = GatewayConfig(**cfg)
+    problem = redis_url_problem(config.redis_url)
+    if problem:
+        raise ConfigError(f"redis.url: {problem}")
     if config.redis_cluster and config.wait_replicas:
         raise ConfigError("redis.wait_replicas: not supported with redis.cluster (use AOF)")
     if config.environment == "production" and config.jwt.is_development_secret:

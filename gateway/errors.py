@@ -13,6 +13,7 @@ from enum import StrEnum
 class ErrorCode(StrEnum):
     # --- request shape -----------------------------------------------------------------
     invalid_request = "invalid_request"  # a field is missing, has the wrong type or format
+    duplicate_key = "duplicate_key"  # a JSON object names the same key twice (field: the key)
     # --- reference data and venue rules --------------------------------------------------
     unknown_symbol = "unknown_symbol"  # symbol not in the reference data
     quantity_not_multiple_of_unit = "quantity_not_multiple_of_unit"  # not a positive lot multiple

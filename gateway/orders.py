@@ -55,7 +55,13 @@ from gateway.scripts import (
     pipeline,
     redis_errors,
 )
-from gateway.validation import BODY_ONLY_ERRORS, TOKYO, NewOrderValidator, validate_replace
+from gateway.validation import (
+    BODY_ONLY_ERRORS,
+    TOKYO,
+    NewOrderValidator,
+    canonical_request,
+    validate_replace,
+)
 
 Clock = Callable[[], datetime]
 HaltScope = Literal["account", "venue", "all"]
@@ -290,9 +296,12 @@ class OrderGateway:
     async def load_scripts(self) -> None:
         await self.scripts.load(self.redis)
 
-    async def ping(self) -> bool:
+    async def ping(self, timeout: float | None = None) -> bool:
+        """Redis answers PING (within ``timeout`` seconds when given); ``OrderError``
+        ``redis_unavailable`` otherwise. A cancelled call drops its connection (redis-py)."""
         with redis_errors():
-            return bool(await self.redis.ping())
+            async with asyncio.timeout(timeout):
+                return bool(await self.redis.ping())
 
     # --- submit ------------------------------------------------------------------------
 
@@ -373,6 +382,8 @@ class OrderGateway:
         ``_plan``, the wire payloads from the codec's direct encoders, the trail steps from
         one JSON encoder (see the README's order API benchmark for what each step saved)."""
         now = self.clock() if now is None else now
+        if request.venue is not None:  # the default venue spelled out: the same order
+            request = canonical_request(request, self.refdata, self.routing)
         try:
             _, venue, _, risk_price, day = self.validator.check(request, now)  # pure, no Redis
         except OrderError as exc:
@@ -477,6 +488,7 @@ class OrderGateway:
     async def refused_now(self, request: NewOrderRequest, refusal: MomentRefusal) -> SubmitOutcome:
         """A rule of the moment refused the body: a retry of an order accepted earlier (e.g.
         before the venue closed) is still 200, so ask Redis first."""
+        request = canonical_request(request, self.refdata, self.routing)
         replay = await self._replay(keys.partition_of(request.account, self.P), request)
         if replay is not None:
             return SubmitOutcome(replay, False)

@@ -8,13 +8,20 @@ import json
 import sys
 from typing import Any
 
-from gateway.config import ConfigError, GatewayConfig
+from gateway.cli_args import redis_url
+from gateway.config import ConfigError, GatewayConfig, redact_url
 from gateway.errors import OrderError
+
+EXIT_CODES = {
+    0: "printed the trail",
+    1: "no such order, or Redis unreachable",
+    2: "bad flag or configuration",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("order_id", help="the order id the API returned")
-    parser.add_argument("--redis", help="Redis URL (default: from the config)")
+    parser.add_argument("--redis", type=redis_url, help="Redis URL (default: from the config)")
     parser.add_argument("--config", help="config file (TOML or JSON); default $OG_CONFIG")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
@@ -26,10 +33,12 @@ async def _trail(args: argparse.Namespace, config: GatewayConfig) -> tuple[Any, 
     from gateway.refdata import ReferenceData
 
     url = args.redis or config.redis_url
+    timeout = config.redis_timeout_ms / 1000  # a hung Redis ends the command, not hangs it
+    kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     client: Any = (
-        aioredis.RedisCluster.from_url(url)
+        aioredis.RedisCluster.from_url(url, **kwargs)
         if config.redis_cluster
-        else aioredis.Redis.from_url(url)
+        else aioredis.Redis.from_url(url, **kwargs)
     )
     try:
         gw = OrderGateway(client, config, ReferenceData.load(config.refdata_path))
@@ -40,14 +49,21 @@ async def _trail(args: argparse.Namespace, config: GatewayConfig) -> tuple[Any, 
 
 
 def run(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
     try:
         config = GatewayConfig.load(args.config)
-        order, steps = asyncio.run(_trail(args, config))
     except ConfigError as exc:
         print(f"ordergate trail: {exc}", file=sys.stderr)
         return 2
+    try:
+        order, steps = asyncio.run(_trail(args, config))
     except OrderError as exc:
         print(f"ordergate trail: {exc.code.value}: {exc.message}", file=sys.stderr)
+        return 1
+    except (OSError, RedisError) as exc:  # e.g. a cluster that is not one
+        url = redact_url(args.redis or config.redis_url)
+        print(f"ordergate trail: Redis at {url}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -97,14 +97,17 @@ def _enum(body: Mapping[str, Any], name: str, enum: Any, default: Any = None) ->
 
 
 def parse_quantity(value: Any, field: str = "quantity") -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _bad(field, f"{field} must be an integer")
+    """A JSON integer from 1 to ``MAX_QUANTITY``. Anything else (a bool, a string, a decimal,
+    an integer too long for ``int()``) is refused in the project's own words; zero and
+    negatives are not a positive multiple of the trading unit."""
+    if isinstance(value, bool) or not isinstance(value, int) or value > MAX_QUANTITY:
+        raise _bad(field, f"{field} must be an integer between 1 and {MAX_QUANTITY}")
     if value <= 0:
         raise OrderError(
-            ErrorCode.quantity_not_multiple_of_unit, f"{field} must be positive", field
+            ErrorCode.quantity_not_multiple_of_unit,
+            f"{field} must be an integer between 1 and {MAX_QUANTITY}",
+            field,
         )
-    if value > MAX_QUANTITY:
-        raise _bad(field, f"{field} is too large")
     return value
 
 
@@ -202,6 +205,29 @@ def _check_limit_price(price: Decimal, sym: Symbol, on: date, field: str = "pric
         )
 
 
+def default_venue(sym: Symbol, routing: RoutingTable) -> str:
+    """Where an order that names no venue goes: the routing table's venue for the symbol if
+    the symbol trades there, else the symbol's first venue."""
+    venue = routing.default_for(sym.code)
+    return venue if venue in sym.venues else sym.venues[0]
+
+
+def canonical_request(
+    request: NewOrderRequest, refdata: ReferenceData, routing: RoutingTable
+) -> NewOrderRequest:
+    """``request`` with every default written one way, so that a retry spelling a default out
+    has the same fingerprint as one leaving it out: a venue equal to the default venue is
+    dropped (``time_in_force`` and ``when_closed`` already parse to their default's value;
+    ``price`` null and absent are both None). Validation is unchanged by it: an explicit
+    default venue passes every check the default passes."""
+    if request.venue is None:
+        return request
+    sym = refdata.get(request.symbol)
+    if sym is None or request.venue != default_venue(sym, routing):
+        return request
+    return replace(request, venue=None)
+
+
 def validate_new_order(
     request: NewOrderRequest,
     refdata: ReferenceData,
@@ -226,9 +252,7 @@ def validate_new_order(
 
     routing = routing or RoutingTable.load()
     if request.venue is None:
-        venue = routing.default_for(sym.code)
-        if venue not in sym.venues:
-            venue = sym.venues[0]
+        venue = default_venue(sym, routing)
     else:
         venue = request.venue
         if not routing.allow_explicit_venue and venue != routing.default_for(sym.code):

@@ -39,6 +39,8 @@ from .stream import sse_response, websocket_session
 log = logging.getLogger("ordergate.api")
 
 Handler = Callable[[Request, Principal | None], Awaitable[Response]]
+#: how long ``/readyz`` waits for Redis's PONG before answering 503
+READY_PING_SECONDS = 0.5
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -91,7 +93,7 @@ def endpoint(
                     exc.code.value, exc.message, exc.field, retry_after=exc.retry_after
                 )
             except AuthError as exc:
-                response = errors.error_response(errors.UNAUTHORIZED, str(exc))
+                response = errors.error_response(exc.code, str(exc))
             except ApiError as exc:
                 response = errors.error_response(
                     exc.code, exc.message, exc.field, status=exc.status
@@ -231,7 +233,7 @@ async def ws_endpoint(websocket: WebSocket) -> None:
             raise ApiError(errors.INSUFFICIENT_SCOPE, "this call needs the 'read' scope")
         accounts = _stream_accounts(principal, websocket.query_params.get("account"))
     except AuthError as exc:
-        await websocket.send_denial_response(errors.error_response(errors.UNAUTHORIZED, str(exc)))
+        await websocket.send_denial_response(errors.error_response(exc.code, str(exc)))
         return
     except ApiError as exc:
         await websocket.send_denial_response(
@@ -284,8 +286,8 @@ async def healthz(request: Request, principal: Principal | None) -> Response:
 @endpoint("readyz", None)
 async def readyz(request: Request, principal: Principal | None) -> Response:
     ctx = ctx_of(request)
-    try:
-        redis_ok = bool(await ctx.gateway.ping())
+    try:  # within a second whatever Redis does: a load balancer's probe must not hang
+        redis_ok = bool(await ctx.gateway.ping(timeout=READY_PING_SECONDS))
     except OrderError:
         redis_ok = False
     ready = redis_ok and ctx.ready

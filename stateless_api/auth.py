@@ -33,10 +33,26 @@ DEV_SECRET = DEV_JWT_SECRET
 
 SCOPES = ("trade", "read", "ops")
 DEFAULT_TOKEN_SCOPES = ("trade", "read")
+#: Cognito's resource-server form of a scope, ``<resource server>/<scope>``, is accepted for
+#: this resource server only (``jwt.resource_server``): ``ordergate/ops`` is ``ops``, ``evil/ops``
+#: is nothing
+DEFAULT_RESOURCE_SERVER = "ordergate"
+#: the time claims (``exp``, ``nbf``, ``iat``) must be JSON numbers from 0 up to the end of the
+#: year 9999 (RFC 7519 NumericDate); anything else is a malformed token, not a 500
+MAX_NUMERIC_DATE = 253_402_300_799
+TIME_CLAIMS = ("exp", "nbf", "iat")
+
+#: 401 codes: no token at all, or a token that is not acceptable (RFC 6750's invalid_token)
+MISSING_TOKEN = "unauthorized"
+INVALID_TOKEN = "invalid_token"
 
 
 class AuthError(Exception):
-    """The request carries no acceptable token (401)."""
+    """The request carries no acceptable token (401); ``code`` tells missing from invalid."""
+
+    def __init__(self, message: str, code: str = INVALID_TOKEN) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,7 @@ class AuthSettings:
     issuer: str | None = None
     audience: str | None = None
     leeway_seconds: float = 5.0
+    resource_server: str = DEFAULT_RESOURCE_SERVER
 
     @property
     def uses_dev_secret(self) -> bool:
@@ -85,15 +102,48 @@ def check_production_safety(environment: str, settings: AuthSettings) -> None:
 def bearer_token(authorization: str | None) -> str:
     """The token of an ``Authorization: Bearer <token>`` header."""
     if not authorization:
-        raise AuthError("missing bearer token")
+        raise AuthError("missing bearer token", MISSING_TOKEN)
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise AuthError("authorization header is not 'Bearer <token>'")
+        raise AuthError("authorization header is not 'Bearer <token>'", MISSING_TOKEN)
     return token
 
 
-def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+def check_time_claims(claims: Mapping[str, Any]) -> float:
+    """The token's ``exp`` as a float, after checking that every time claim present is a JSON
+    number (not a bool, not a string) between 0 and :data:`MAX_NUMERIC_DATE`. PyJWT accepts
+    ``"exp": "123"`` or ``true`` (it calls ``int()``) and a 400-digit ``exp`` (which then
+    overflowed ``float()``: a 500 on every route)."""
+    for name in TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise AuthError(f"token claim {name!r} is not a number")
+        if not 0 <= value <= MAX_NUMERIC_DATE:  # NaN fails this too
+            raise AuthError(f"token claim {name!r} is out of range")
+    if "exp" not in claims:
+        raise AuthError("token has no expiry")
+    return float(claims["exp"])
+
+
+def scopes_of(raw: Iterable[str], resource_server: str = DEFAULT_RESOURCE_SERVER) -> frozenset[str]:
+    """The API's scopes among a token's: each must be exactly a scope (``ops``) or exactly this
+    resource server's form of one (``ordergate/ops``); nothing matches by prefix or suffix."""
+    qualified = f"{resource_server}/" if resource_server else None
+    out = set()
+    for s in raw:
+        if qualified is not None and s.startswith(qualified):
+            s = s[len(qualified) :]
+        if s in SCOPES:
+            out.add(s)
+    return frozenset(out)
+
+
+def principal_from_claims(
+    claims: Mapping[str, Any], resource_server: str = DEFAULT_RESOURCE_SERVER
+) -> Principal:
     """Check the claims the API relies on and build the caller."""
     sub = claims.get("sub")
     if not isinstance(sub, str) or not sub:
@@ -110,11 +160,8 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         scopes = raw_scope
     else:
         raise AuthError("token 'scope' claim is neither a string nor a list")
-    # Cognito resource-server scopes look like "ordergate/trade": keep the last segment.
     return Principal(
-        sub=sub,
-        accounts=frozenset(accounts),
-        scopes=frozenset(s.rsplit("/", 1)[-1] for s in scopes),
+        sub=sub, accounts=frozenset(accounts), scopes=scopes_of(scopes, resource_server)
     )
 
 
@@ -219,10 +266,10 @@ class TokenVerifier:
 
     def _accept(self, token: str, key: Any, now: float) -> Principal:
         claims = self.decode(token, key, now)
-        principal = principal_from_claims(claims)
+        principal = principal_from_claims(claims, self.settings.resource_server)
         if len(self._cache) >= self._cache_max:
             self._cache.clear()
-        self._cache[token] = (principal, float(claims["exp"]))
+        self._cache[token] = (principal, check_time_claims(claims))
         return principal
 
     def decode(self, token: str, key: Any, now: float) -> dict[str, Any]:
@@ -243,7 +290,7 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise AuthError(f"invalid token: {exc}") from None
         # jwt.decode checks exp against the wall clock; honour an injected ``now`` as well.
-        if float(claims["exp"]) + s.leeway_seconds <= now:
+        if check_time_claims(claims) + s.leeway_seconds <= now:
             raise AuthError("token expired")
         return claims
 

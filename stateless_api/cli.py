@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 
+from gateway.cli_args import log_level, port, redis_url
 from gateway.config import ConfigError
 
 from . import server
@@ -17,12 +18,20 @@ from .auth import check_production_safety
 from .fastpath import FastHttpToolsProtocol
 from .settings import load_settings
 
+EXIT_CODES = {
+    0: "stopped by SIGTERM / Ctrl-C (open requests drained)",
+    1: "failed after starting (see the log)",
+    2: "bad flag or configuration",
+    3: "the server could not start (address in use, unknown host)",
+}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    parser.add_argument("--port", type=port, default=8080, help="TCP port (default 8080)")
     parser.add_argument(
         "--redis",
+        type=redis_url,
         default=None,
         help="Redis URL (default: the config's, else redis://127.0.0.1:6379/0)",
     )
@@ -36,7 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--workers", type=int, default=1, help="number of processes (default 1)")
     parser.add_argument(
-        "--log-level", default="warning", help="uvicorn log level (default warning)"
+        "--log-level",
+        type=log_level,
+        default="warning",
+        help="debug, info, warning, error or critical (default warning)",
     )
     parser.add_argument(
         "--access-log", action="store_true", help="log every request (off: it costs throughput)"

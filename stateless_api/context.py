@@ -59,8 +59,12 @@ def check_body_headers(content_length: str | None, content_type: str | None) -> 
     """413 for a declared length over the limit, 415 for anything but JSON."""
     if (
         content_length is not None
+        and content_length.isascii()  # str.isdigit takes "²", which int() refuses
         and content_length.isdigit()
-        and int(content_length) > parsing.MAX_BODY_BYTES
+        and (
+            len(content_length.lstrip("0")) > len(str(parsing.MAX_BODY_BYTES))
+            or int(content_length) > parsing.MAX_BODY_BYTES
+        )
     ):
         raise ApiError(errors.BODY_TOO_LARGE, f"body exceeds {parsing.MAX_BODY_BYTES} bytes")
     if not parsing.is_json_content_type(content_type):

@@ -13,8 +13,12 @@ from typing import Any
 
 from starlette.responses import Response
 
+from .auth import INVALID_TOKEN, MISSING_TOKEN
+
 # Codes that only the HTTP layer produces (authentication, transport).
-UNAUTHORIZED = "unauthorized"
+# 401: UNAUTHORIZED (no bearer token) and INVALID_TOKEN (malformed, expired, forged, a claim
+# out of range), both defined with ``AuthError`` in ``stateless_api.auth``
+UNAUTHORIZED = MISSING_TOKEN
 FORBIDDEN_ACCOUNT = "account_not_permitted"
 INSUFFICIENT_SCOPE = "insufficient_scope"
 BODY_TOO_LARGE = "body_too_large"
@@ -35,6 +39,7 @@ STATUS_BY_CODE: dict[str, int] = {
     "rate_limited": 429,
     "redis_unavailable": 503,
     UNAUTHORIZED: 401,
+    INVALID_TOKEN: 401,
     FORBIDDEN_ACCOUNT: 403,
     INSUFFICIENT_SCOPE: 403,
     BODY_TOO_LARGE: 413,
@@ -66,6 +71,8 @@ def error_response(
         hdrs["Retry-After"] = "1"
     if code == UNAUTHORIZED:
         hdrs["WWW-Authenticate"] = 'Bearer realm="ordergate"'
+    elif code == INVALID_TOKEN:
+        hdrs["WWW-Authenticate"] = 'Bearer realm="ordergate", error="invalid_token"'
     return Response(
         json.dumps(body, separators=(",", ":")),
         status_code=status or status_of(code),

@@ -271,7 +271,8 @@ SCHEMAS: dict[str, Any] = {
 }
 
 _ERROR_TEXT = {
-    "401": "Missing, expired, tampered or unsigned token (`unauthorized`).",
+    "401": "No token (`unauthorized`), or one that is expired, tampered, unsigned or malformed "
+    "(`invalid_token`).",
     "403": "The token lacks the scope (`insufficient_scope`) or the account "
     "(`account_not_permitted`).",
     "404": "No such order visible to the caller (`order_not_found`), or no such symbol.",

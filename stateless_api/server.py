@@ -34,21 +34,37 @@ ENV_REDIS = "ORDERGATE_API_REDIS"
 ENV_CLUSTER = "ORDERGATE_API_REDIS_CLUSTER"
 GC_THRESHOLD = (50_000, 50, 100)
 READY_RETRY_SECONDS = 0.5
+#: Redis connections of one API process (event streams each hold one while they block)
+REDIS_MAX_CONNECTIONS = 1024
 
 
 def process_name() -> str:
     return f"api@{socket.gethostname()}:{os.getpid()}"
 
 
-def connect_redis(url: str, cluster: bool) -> Any:
-    """A redis-py asyncio client (a cluster client when ``cluster``; any node's URL will do)."""
+def connect_redis(url: str, cluster: bool, timeout: float) -> Any:
+    """A redis-py asyncio client (a cluster client when ``cluster``; any node's URL will do)
+    whose every connect and reply waits at most ``timeout`` seconds: a hung Redis (stopped,
+    partitioned) answers 503 on every route instead of holding requests forever. The
+    batcher's own connection (``gateway.resp_pipe``) takes the same timeouts from it.
+
+    A single node's pool is a ``BlockingConnectionPool``: redis-py's default pool connects a
+    new connection (and runs its handshake) while holding the pool's lock, so with a hung
+    Redis the requests queued behind one another, each waiting its own timeout in turn. This
+    one connects outside the lock, caps the connections, and waits ``timeout`` at most for a
+    free one."""
+    kwargs: dict[str, Any] = {"socket_timeout": timeout, "socket_connect_timeout": timeout}
     if cluster:
         from redis.asyncio.cluster import RedisCluster
 
-        return RedisCluster.from_url(url)
+        return RedisCluster.from_url(url, **kwargs)
     import redis.asyncio as aioredis
 
-    return aioredis.Redis.from_url(url)
+    pool: Any = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=REDIS_MAX_CONNECTIONS, timeout=timeout, **kwargs
+    )
+    # the client owns (and closes) the pool; from_pool is redis 5's, unknown to types-redis 4
+    return aioredis.Redis.from_pool(pool)  # type: ignore[attr-defined]
 
 
 def build_context(
@@ -58,7 +74,11 @@ def build_context(
     from gateway.refdata import ReferenceData
 
     check_production_safety(settings.environment, settings.auth)
-    redis = connect_redis(redis_url, cluster or settings.redis_cluster)
+    redis = connect_redis(
+        redis_url,
+        cluster or settings.redis_cluster,
+        settings.gateway_config.redis_timeout_ms / 1000,
+    )
     refdata = ReferenceData.load()
     gateway = OrderGateway(redis, settings.gateway_config, refdata)
     ctx = ApiContext(

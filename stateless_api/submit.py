@@ -124,7 +124,7 @@ def refused(ctx: ApiContext, exc: BaseException) -> Answer:
             exc.code.value, exc.message, exc.field, retry_after=exc.retry_after
         )
     elif isinstance(exc, AuthError):
-        response = errors.error_response(errors.UNAUTHORIZED, str(exc))
+        response = errors.error_response(exc.code, str(exc))
     elif isinstance(exc, ApiError):
         response = errors.error_response(exc.code, exc.message, exc.field, status=exc.status)
     else:

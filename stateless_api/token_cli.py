@@ -13,6 +13,13 @@ import sys
 from .auth import DEFAULT_TOKEN_SCOPES, SCOPES, mint_token
 from .settings import load_settings
 
+#: the longest ``--ttl``: a year (a development token; the API refuses an exp past year 9999)
+MAX_TTL_SECONDS = 366 * 86_400
+EXIT_CODES = {
+    0: "printed the token (last line of stdout)",
+    2: "bad flag or configuration (or the configuration uses RS256)",
+}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
@@ -54,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.ttl <= 0:
-        print("ordergate token: --ttl must be positive", file=sys.stderr)
+    if not 0 < args.ttl <= MAX_TTL_SECONDS:
+        print(
+            f"ordergate token: --ttl must be from 1 to {MAX_TTL_SECONDS} seconds", file=sys.stderr
+        )
         return 2
     try:
         settings = load_settings(args.config)

@@ -49,6 +49,11 @@ from gateway.stack.supervisor import (
 )
 
 DEFAULT_START_TIMEOUT = 60.0
+EXIT_CODES = {
+    0: "stopped by SIGTERM / Ctrl-C, or --demo completed",
+    1: "a component failed to start or died (named, with its last log lines)",
+    2: "bad flag, or a port or Redis it cannot use",
+}
 DEFAULT_API_PORT = 8000
 
 

@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from gateway.config import redis_url_problem
+
 OUR_COMP_ID = "ORDERGATE"
 DEV_ACCOUNTS = ("DEMO-BUY", "DEMO-SELL")  # the dev token's accounts (the demo uses both)
 
@@ -263,10 +265,9 @@ def validate(opts: StackOptions) -> str | None:
         return f"--api-port {opts.api_port}: workers would need ports past 65535"
     if not opts.venue or not opts.venue.isalnum():
         return f"--venue {opts.venue!r}: a venue code such as TSE or JNX"
-    if opts.redis_url is not None and not opts.redis_url.startswith(
-        ("redis://", "rediss://", "unix://")
-    ):
-        return f"--redis {opts.redis_url!r}: a redis:// URL"
+    problem = None if opts.redis_url is None else redis_url_problem(opts.redis_url)
+    if problem:
+        return f"--redis {problem}"
     return None
 
 

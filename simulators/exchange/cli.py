@@ -13,10 +13,15 @@ import dataclasses
 import sys
 
 from gateway import logs
+from gateway.cli_args import log_level, port
 
 from .config import ConfigError, SessionConfig, SimulatorConfig, load_config
 
 PHASES = ("pre_open", "continuous", "lunch", "closing_auction", "closed")
+EXIT_CODES = {
+    0: "stopped by SIGTERM / Ctrl-C",
+    2: "bad flag or configuration, or a port it cannot listen on",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,11 +30,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--venue", help="venue code from gateway/data/venues.json: TSE, JNX (default TSE)"
     )
     parser.add_argument("--host", help="FIX listen address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, help="FIX listen port (default 9878)")
+    parser.add_argument("--port", type=port, help="FIX listen port (default 9878)")
     parser.add_argument("--sender-comp-id", help="our SenderCompID (default: the venue)")
     parser.add_argument("--target-comp-id", help="the initiator's CompID (default ORDERGATE)")
     parser.add_argument("--control-host", help="control API address (default 127.0.0.1)")
-    parser.add_argument("--control-port", type=int, help="control API port (default 9879)")
+    parser.add_argument("--control-port", type=port, help="control API port (default 9879)")
     parser.add_argument("--config", help="TOML file: several sessions, settings, behaviour")
     parser.add_argument(
         "--reset-on-logon",
@@ -65,7 +70,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--message-log",
         help="directory for every session's FIX message log (QuickFIX FileLogPath)",
     )
-    parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument(
+        "--log-level", type=log_level, default="info", help="logging level (default info)"
+    )
 
 
 def build_config(args: argparse.Namespace) -> SimulatorConfig:

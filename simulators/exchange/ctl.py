@@ -21,11 +21,19 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from gateway.cli_args import port
+
+EXIT_CODES = {
+    0: "done (the JSON answer printed)",
+    1: "the simulator refused (HTTP 4xx/5xx, the error on stderr)",
+    2: "it cannot be reached, or a bad flag or argument",
+}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--url", help="control API base URL (default http://HOST:PORT)")
     parser.add_argument("--host", default="127.0.0.1", help="control API host (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=9879, help="control API port (default 9879)")
+    parser.add_argument("--port", type=port, default=9879, help="control API port (default 9879)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds (default 10)")
     sub = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     sub.add_parser("state", help="phase, clock, sessions, counters, faults")
@@ -89,6 +97,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"ordergate simulator-ctl: {exc}", file=sys.stderr)
         return 2
     data = None if body is None else json.dumps(body).encode()
+    if not base.startswith(("http://", "https://")):
+        print(f"ordergate simulator-ctl: --url {base!r}: not an http(s) URL", file=sys.stderr)
+        return 2
     req = urllib.request.Request(base + path, data=data, method=method)
     req.add_header("Content-Type", "application/json")
     try:

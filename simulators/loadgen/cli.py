@@ -41,6 +41,12 @@ RUN_ID_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,40}$")
 MIN_TARGET_AGE_S = 0.2
 # the development risk limit: orders per second per account
 DEV_ACCOUNT_RATE = 1000
+EXIT_CODES = {
+    0: "the run completed (4xx / 5xx answers are reported, not failures)",
+    1: "it could not run (API unreachable, token refused)",
+    2: "bad flag",
+    3: "a --fail-on-* threshold was exceeded",
+}
 
 
 def _positive(kind: Callable[[str], float | int], what: str) -> Callable[[str], Any]:

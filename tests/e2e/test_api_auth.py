@@ -20,7 +20,7 @@ from jwt.algorithms import RSAAlgorithm
 from support.api import ROOT, ApiProcess, bearer, order_body
 from support.procs import RedisServer
 
-from stateless_api.auth import mint_token
+from stateless_api.auth import DEV_SECRET, mint_token
 
 pytestmark = pytest.mark.e2e
 
@@ -65,6 +65,37 @@ async def test_alg_none_token_answers_401(client: httpx.AsyncClient) -> None:
     token = jwt.encode(_claims(), None, algorithm="none")
     r = await client.get("/v1/symbols", headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 401
+
+
+def _dev_signed(**over: object) -> dict[str, str]:
+    token = jwt.encode(_claims(**over), DEV_SECRET, algorithm="HS256")
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [("GET", "/v1/symbols"), ("GET", "/v1/orders?account=A1"), ("POST", "/v1/orders")],
+)
+async def test_signed_token_with_a_huge_exp_answers_401_invalid_token(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    """A 400-digit ``exp`` (signed with the dev secret) overflowed float(): 500 on every route."""
+    headers = _dev_signed(exp=int("1" + "0" * 400))
+    r = await client.request(method, path, json=order_body(), headers=headers)
+    assert r.status_code == 401, r.text
+    assert r.json()["error"]["code"] == "invalid_token"
+    assert 'error="invalid_token"' in r.headers["www-authenticate"]
+
+
+async def test_scope_of_another_resource_server_does_not_grant_ops(
+    client: httpx.AsyncClient,
+) -> None:
+    r = await client.post(
+        "/v1/admin/halt", json={"scope": "all"}, headers=_dev_signed(scope="evil/ops read")
+    )
+    assert r.status_code == 403 and r.json()["error"]["code"] == "insufficient_scope"
+    r = await client.get("/metrics", headers=_dev_signed(scope="evil/ops"))
+    assert r.status_code == 403
 
 
 async def test_token_signed_with_another_secret_answers_401(client: httpx.AsyncClient) -> None:

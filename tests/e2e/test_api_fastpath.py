@@ -243,13 +243,14 @@ async def test_refusals_on_the_fast_path_carry_the_documented_error_bodies(
     assert [code(a) for a in got[:7]] == [
         "invalid_request",
         "quantity_not_multiple_of_unit",
-        "unauthorized",
+        "invalid_token",
         "unauthorized",
         "account_not_permitted",
         "insufficient_scope",
         "unsupported_media_type",
     ]
-    assert got[2][1][b"www-authenticate"] == b'Bearer realm="ordergate"'
+    assert got[2][1][b"www-authenticate"] == b'Bearer realm="ordergate", error="invalid_token"'
+    assert got[3][1][b"www-authenticate"] == b'Bearer realm="ordergate"'
     for answer in got[:7]:
         assert answer[1][b"content-type"] == b"application/json"
         assert set(json.loads(answer[2])["error"]) == {"code", "message", "field"}

@@ -87,6 +87,6 @@ async def test_submit_error_answer_carries_the_error_body_and_headers(
     status, headers, answer = await read_response(reader)
     writer.close()
     assert status == 401
-    assert headers[b"www-authenticate"] == b'Bearer realm="ordergate"'
+    assert headers[b"www-authenticate"] == b'Bearer realm="ordergate", error="invalid_token"'
     assert headers[b"content-type"] == b"application/json"
-    assert json.loads(answer)["error"]["code"] == "unauthorized"
+    assert json.loads(answer)["error"]["code"] == "invalid_token"

@@ -54,6 +54,16 @@ async def test_same_client_order_id_and_body_answers_200_with_the_same_order_and
     assert await command_entries(redis_client) == 1
 
 
+async def test_retry_spelling_out_the_default_venue_answers_200_with_the_same_order(
+    client: httpx.AsyncClient, redis_client: aioredis.Redis
+) -> None:
+    first = await submit(client, venue=...)  # no venue: the routing table's (TSE)
+    again = await submit(client, venue="TSE")
+    assert (first.status_code, again.status_code) == (202, 200), again.text
+    assert again.json()["order_id"] == first.json()["order_id"]
+    assert await command_entries(redis_client) == 1
+
+
 async def test_same_client_order_id_with_another_body_answers_409(
     client: httpx.AsyncClient, redis_client: aioredis.Redis
 ) -> None:

@@ -190,3 +190,97 @@ def test_json_object_shortcuts_answer_like_the_general_decoder(raw: bytes) -> No
     except OrderError as exc:
         got = exc.message
     assert got == _general_parse(raw)
+
+
+# --- duplicated keys: refused, never "last one wins" -----------------------------------------
+
+
+def _refusal(raw: bytes) -> OrderError:
+    with pytest.raises(OrderError) as info:
+        parsing.parse_json_object(raw)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        (b'{"account":"ACCB","account":"ACCA","quantity":100}', "account"),
+        (b'{"quantity":100,"price":"2500.5","quantity":9900}', "quantity"),
+        (b'{"quantity" :100,"quantity":9900}', "quantity"),  # space before a colon
+        (b'{ "quantity": 100, "quantity": 9900 }', "quantity"),  # the decoder's own path
+        (b'{"a":"x:y","b":1,"b":2}', "b"),  # a colon inside a string
+        (b'{"scope":"all","target":{"t":1,"t":2}}', "t"),  # nested
+        (b'{"a":[{"k":1},{"k":1,"k":2}]}', "k"),  # in a list
+        ('{"quantity":100,"quantity":9900}'.encode("utf-16"), "quantity"),
+    ],
+)
+def test_a_key_given_twice_is_refused_naming_it(raw: bytes, key: str) -> None:
+    err = _refusal(raw)
+    assert (err.code, err.field) == (ErrorCode.duplicate_key, key)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"client_order_id":"a:b:c","quantity":100}',
+        b'{"a":{"b":1},"b":{"a":1}}',  # the same name in different objects
+        b'{"a":"\\":","b":1}',
+    ],
+)
+def test_the_same_name_in_different_objects_or_colons_in_strings_are_fine(raw: bytes) -> None:
+    assert parsing.parse_json_object(raw) == json.loads(raw)
+
+
+# --- integers: the project's own message, whatever their length -----------------------------
+
+MAX_Q = "quantity must be an integer between 1 and 1000000000000"
+
+
+@pytest.mark.parametrize(
+    "raw_quantity", ["9" * 5000, "-" + "9" * 5000, "1" + "0" * 4300, "1000000000001", "true"]
+)
+def test_quantity_out_of_range_names_the_project_rule(raw_quantity: str) -> None:
+    doc = parsing.parse_json_object(b'{"quantity":%s}' % raw_quantity.encode())
+    with pytest.raises(OrderError) as info:
+        parsing.parse_new_order(body(quantity=doc["quantity"]))
+    assert (info.value.field, info.value.message) == ("quantity", MAX_Q)
+    assert "sys" not in info.value.message
+
+
+def test_replace_quantity_of_5000_digits_names_the_project_rule() -> None:
+    doc = parsing.parse_json_object(b'{"quantity":%s}' % (b"7" * 5000))
+    with pytest.raises(OrderError) as info:
+        parsing.parse_replace(doc)
+    assert (info.value.field, info.value.message) == ("quantity", MAX_Q)
+
+
+@pytest.mark.parametrize("name", ["price", "account", "symbol", "client_order_id"])
+def test_a_5000_digit_integer_in_another_field_is_refused_by_that_field(name: str) -> None:
+    doc = parsing.parse_json_object(b'{"%s":%s}' % (name.encode(), b"3" * 5000))
+    with pytest.raises(OrderError) as info:
+        parsing.parse_new_order(body(**{name: doc[name]}))
+    assert info.value.field == name and "sys" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    "limit",
+    ["9" * 5000, "²", "٣", "+5", " 5", "1e2", "0" * 30 + "5"],
+    ids=lambda v: f"{len(v)}-chars" if len(v) > 40 else repr(v),
+)
+def test_list_limit_that_is_not_plain_ascii_digits_in_range_is_refused(limit: str) -> None:
+    with pytest.raises(OrderError) as info:
+        parsing.parse_list_query({"account": "A1", "limit": limit})
+    assert (info.value.field, info.value.message) == (
+        "limit",
+        f"limit must be an integer between 1 and {parsing.MAX_LIST_LIMIT}",
+    )
+
+
+@pytest.mark.parametrize("length", ["9" * 5000, "²", "0" * 20 + "1"], ids=len)
+def test_content_length_of_any_shape_never_raises_outside_the_rules(length: str) -> None:
+    from stateless_api.context import ApiError, check_body_headers
+
+    try:
+        check_body_headers(length, "application/json")
+    except ApiError as exc:
+        assert exc.code == "body_too_large"

@@ -30,6 +30,14 @@ def hs_verifier() -> TokenVerifier:
     return TokenVerifier(AuthSettings(algorithm="HS256", secret=SECRET))
 
 
+def rs_verifier() -> tuple[rsa.RSAPrivateKey, TokenVerifier]:
+    """A new RSA key and a verifier holding its public half as the JWKS key ``k1``."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwks = JwksKeys("http://unused.invalid/jwks.json")
+    jwks.keys = {"k1": key.public_key()}
+    return key, TokenVerifier(AuthSettings(algorithm="RS256", jwks_url=jwks.url), jwks=jwks)
+
+
 def claims(**over: object) -> dict[str, object]:
     base: dict[str, object] = {
         "sub": "alice",
@@ -96,10 +104,7 @@ async def test_alg_none_token_is_refused() -> None:
 
 async def test_hs256_token_is_refused_when_rs256_is_configured() -> None:
     """Key confusion: an HS256 token 'signed' with the public key must not pass."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwks = JwksKeys("http://unused.invalid/jwks.json")
-    jwks.keys = {"k1": key.public_key()}
-    v = TokenVerifier(AuthSettings(algorithm="RS256", jwks_url=jwks.url), jwks=jwks)
+    _, v = rs_verifier()
     token = jwt.encode(
         claims(), "anything-at-least-32-bytes-long-xx", algorithm="HS256", headers={"kid": "k1"}
     )
@@ -128,11 +133,76 @@ def test_non_bearer_authorization_header_is_refused() -> None:
         bearer_token("Basic YWxpY2U6c2VjcmV0")
 
 
-def test_cognito_style_scopes_keep_their_last_segment() -> None:
+def test_cognito_style_scopes_of_this_resource_server_count() -> None:
     p = principal_from_claims(
         {"sub": "x", "accounts": ["A1"], "scope": "ordergate/trade ordergate/read"}
     )
     assert p.scopes == frozenset({"trade", "read"})
+
+
+@pytest.mark.parametrize(
+    "scope", ["evil/ops", "x/ordergate/ops", "ordergate/ops/x", "opsx", "xops", "OPS", "/ops"]
+)
+def test_scope_must_match_exactly_not_by_prefix_or_suffix(scope: str) -> None:
+    p = principal_from_claims({"sub": "x", "accounts": [], "scope": [scope, "read"]})
+    assert p.scopes == frozenset({"read"})
+
+
+def test_resource_server_of_scopes_is_the_configured_one() -> None:
+    c = {"sub": "x", "accounts": [], "scope": "broker/ops ordergate/trade"}
+    assert principal_from_claims(c, resource_server="broker").scopes == frozenset({"ops"})
+
+
+async def test_token_with_a_foreign_resource_servers_ops_scope_gets_no_ops() -> None:
+    token = jwt.encode(claims(scope="evil/ops trade"), SECRET, algorithm="HS256")
+    assert (await hs_verifier().verify(token)).scopes == frozenset({"trade"})
+
+
+# --- time claims: type and range (a 400-digit exp was a 500 on every route) ----------------
+
+
+@pytest.mark.parametrize("name", ["exp", "nbf", "iat"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(10**400, id="400-digits"),
+        -1,
+        True,
+        "1999999999",
+        [1],
+        {"a": 1},
+        253_402_300_800,
+        1e300,
+    ],
+)
+async def test_time_claim_of_wrong_type_or_range_is_an_invalid_token(
+    name: str, value: object
+) -> None:
+    token = jwt.encode(claims(**{name: value}), SECRET, algorithm="HS256")
+    with pytest.raises(AuthError) as ei:
+        await hs_verifier().verify(token)
+    assert ei.value.code == "invalid_token"
+
+
+async def test_huge_exp_in_an_rs256_token_is_an_invalid_token() -> None:
+    key, v = rs_verifier()
+    token = jwt.encode(
+        claims(exp=int("1" + "0" * 400)), key, algorithm="RS256", headers={"kid": "k1"}
+    )
+    with pytest.raises(AuthError, match="exp"):
+        await v.verify(token)
+
+
+async def test_fractional_time_claims_within_range_are_accepted() -> None:
+    now = time.time()
+    token = jwt.encode(claims(exp=now + 600.5, iat=now - 0.5, nbf=now - 1.5), SECRET, "HS256")
+    assert (await hs_verifier().verify(token)).sub == "alice"
+
+
+def test_missing_token_and_invalid_token_have_their_own_codes() -> None:
+    with pytest.raises(AuthError) as missing:
+        bearer_token(None)
+    assert missing.value.code == "unauthorized"
 
 
 def test_accounts_claim_must_be_a_list_of_strings() -> None:

@@ -41,6 +41,32 @@ async def test_same_client_order_id_with_different_body_is_a_conflict(gw, redis)
     assert len(await commands(redis)) == 1
 
 
+@pytest.mark.parametrize("first,retry", [(None, "TSE"), ("TSE", None)])
+async def test_retry_spelling_out_or_leaving_out_the_default_venue_is_the_same_order(
+    gw, redis, first, retry
+):
+    original = await gw.submit(order(venue=first), process="w1")
+    again = await gw.submit(order(venue=retry), process="w2")
+    assert not again.created and again.order == original.order
+    assert len(await commands(redis)) == 1
+
+
+async def test_retry_naming_another_venue_than_the_first_is_a_conflict(gw, redis):
+    await gw.submit(order(venue=None), process="w1")
+    with pytest.raises(OrderError) as ei:
+        await gw.submit(order(venue="JNX"), process="w1")
+    assert ei.value.code is ErrorCode.duplicate_client_order_id
+
+
+async def test_retry_with_the_default_venue_after_the_venue_closed_still_returns_the_order(
+    gw, clock
+):
+    first = await gw.submit(order(venue=None, time_in_force="ioc"), process="w1")
+    clock.at = clock.at.replace(hour=23, day=26)  # 08:00 JST pre-open: ioc not allowed now
+    again = await gw.submit(order(venue="TSE", time_in_force="ioc"), process="w1")
+    assert not again.created and again.order.order_id == first.order.order_id
+
+
 async def test_same_client_order_id_on_another_account_is_another_order(gw):
     a = await gw.submit(order(), process="w1")
     b = await gw.submit(order(account="B2"), process="w1")

@@ -11,7 +11,12 @@ from gateway.errors import ErrorCode, OrderError
 from gateway.model import NewOrderRequest, Order, OrderStatus, OrderType, TimeInForce
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
-from gateway.validation import parse_new_order, validate_new_order, validate_replace
+from gateway.validation import (
+    canonical_request,
+    parse_new_order,
+    validate_new_order,
+    validate_replace,
+)
 from gateway.venues import Phase
 
 REF = ReferenceData.load()
@@ -282,3 +287,36 @@ def test_replace_price_checked_against_tick_and_limits():
 
 def test_replace_returns_new_values():
     assert validate_replace(_order(), 400, None, REF, CONTINUOUS) == (400, D("2500"))
+
+
+# --- defaults written one way before the fingerprint -----------------------------------------
+
+
+def test_default_venue_spelled_out_has_the_fingerprint_of_the_venue_left_out() -> None:
+    routing = RoutingTable.load()
+    omitted = canonical_request(req(venue=None), REF, routing)
+    spelled = canonical_request(req(venue="TSE"), REF, routing)
+    assert spelled.fingerprint() == omitted.fingerprint()
+
+
+def test_defaults_spelled_out_parse_to_the_fingerprint_of_the_defaults_left_out() -> None:
+    routing = RoutingTable.load()
+    bare = {k: v for k, v in BODY.items() if k not in ("time_in_force", "venue", "when_closed")}
+    full = {**bare, "time_in_force": "day", "venue": "TSE", "when_closed": "hold"}
+    assert (
+        canonical_request(parse_new_order(full), REF, routing).fingerprint()
+        == canonical_request(parse_new_order(bare), REF, routing).fingerprint()
+    )
+
+
+def test_another_venue_than_the_default_keeps_its_own_fingerprint() -> None:
+    routing = RoutingTable.load()
+    other = canonical_request(req(venue="JNX"), REF, routing)
+    assert other.venue == "JNX"
+    assert other.fingerprint() != canonical_request(req(venue=None), REF, routing).fingerprint()
+
+
+def test_the_default_venue_follows_the_routing_table() -> None:
+    routing = RoutingTable("JNX")
+    assert canonical_request(req(venue="JNX"), REF, routing).venue is None
+    assert canonical_request(req(venue="TSE"), REF, routing).venue == "TSE"

@@ -104,6 +104,14 @@ def test_toml_file_with_account_override(tmp_path):
     assert c.risk_for("B").burst == c.risk.burst
 
 
+def test_redis_calls_have_a_timeout_by_default_and_it_can_be_set(tmp_path):
+    assert GatewayConfig.load(env={}).redis_timeout_ms == 2000
+    p = tmp_path / "og.toml"
+    p.write_text("[redis]\ntimeout_ms = 1500\n")
+    assert GatewayConfig.load(p, env={}).redis_timeout_ms == 1500
+    assert GatewayConfig.load(p, env={"OG_REDIS_TIMEOUT_MS": "3000"}).redis_timeout_ms == 3000
+
+
 def test_environment_overrides_file(tmp_path):
     p = tmp_path / "og.json"
     p.write_text(json.dumps({"redis": {"url": "redis://a:1/0"}}))
@@ -124,6 +132,9 @@ def test_environment_overrides_file(tmp_path):
         ({"jwt": {"algorithm": "none"}}, "jwt.algorithm"),
         ({"surprise": {}}, "config.surprise"),
         ({"redis": {"cluster": True, "wait_replicas": 1}}, "redis.wait_replicas"),
+        ({"redis": {"timeout_ms": 0}}, "redis.timeout_ms"),
+        ({"redis": {"timeout_ms": 1000}}, "redis.timeout_ms"),  # under an XREAD's 1 s block
+        ({"jwt": {"resource_server": 1}}, "jwt.resource_server"),
     ],
 )
 def test_bad_config_names_the_setting(data, where):
