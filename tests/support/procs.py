@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import socket
@@ -49,6 +50,37 @@ async def async_wait_until(
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.1)
+
+
+def wait_for_line(
+    proc: subprocess.Popen[bytes],
+    log_path: str | os.PathLike[str],
+    pattern: str,
+    timeout: float = 20.0,
+    what: str = "ready line",
+) -> re.Match[str]:
+    """Wait until ``proc`` itself writes a line matching ``pattern`` to its own log (its
+    stdout/stderr); RuntimeError if it exits first. Readiness then comes from the process we
+    started, not from a port that another process may hold (or a port bound before the
+    process failed its start-up)."""
+    regex = re.compile(pattern)
+    found: list[re.Match[str]] = []
+
+    def seen() -> bool:
+        try:
+            with open(log_path, errors="replace") as f:
+                match = regex.search(f.read())
+        except OSError:
+            match = None
+        if match:
+            found.append(match)
+            return True
+        return proc.poll() is not None
+
+    wait_until(seen, timeout, what)
+    if not found:
+        raise RuntimeError(f"process {proc.pid} exited {proc.returncode} before its {what}")
+    return found[0]
 
 
 def redis_ready(port: int, host: str = "127.0.0.1") -> bool:
