@@ -257,10 +257,10 @@ async def test_refusals_on_the_fast_path_carry_the_documented_error_bodies(
 
 
 @pytest.fixture
-def lonely_api() -> Iterator[tuple[ApiProcess, RedisServer]]:
+def lonely_api(http_mode: str) -> Iterator[tuple[ApiProcess, RedisServer]]:
     """An API with a Redis of its own, to take away."""
     server = RedisServer().start()
-    api = ApiProcess(server.url).start()
+    api = ApiProcess(server.url, http=http_mode).start()
     yield api, server
     api.stop()
     server.stop()
@@ -313,9 +313,9 @@ async def test_a_deep_pipeline_pauses_reading_and_still_answers_everything_in_or
 
 
 @pytest.fixture(scope="module")
-def brief_api(redis_server: RedisServer) -> Iterator[ApiProcess]:
+def brief_api(redis_server: RedisServer, http_mode: str) -> Iterator[ApiProcess]:
     """An API that closes connections idle for one second (``--keep-alive 1``)."""
-    proc = ApiProcess(redis_server.url, extra=["--keep-alive", "1"]).start()
+    proc = ApiProcess(redis_server.url, extra=["--keep-alive", "1"], http=http_mode).start()
     yield proc
     proc.stop()
 

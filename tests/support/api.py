@@ -38,6 +38,7 @@ class ApiProcess:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     cpu: int | None = None  # pin to this core with taskset (benchmarks)
+    http: str = "fast"  # ``--http``: the submit fast path, or uvicorn's standard protocol
     proc: subprocess.Popen[bytes] | None = None
     log_path: str = ""
 
@@ -47,7 +48,7 @@ class ApiProcess:
 
     def command(self) -> list[str]:
         cmd = [*ORDERGATE, "api", "--host", "127.0.0.1", "--port", str(self.port)]
-        cmd += ["--redis", self.redis_url]
+        cmd += ["--redis", self.redis_url, "--http", self.http]
         if self.config:
             cmd += ["--config", self.config]
         cmd += self.extra
