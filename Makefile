@@ -2,14 +2,22 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# every version the suite runs with; the Dockerfile installs the runtime part of it
+LOCK := requirements.lock
 
-.PHONY: test unit lint typecheck bench demo clean
+.PHONY: test unit lint typecheck bench demo clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c $(LOCK) -e '.[test]'
 	touch $(STAMP)
+
+## make lock: re-resolve requirements.lock from pyproject.toml with uv (pins already in the
+## lock are kept; `make lock UPGRADE=1` takes the newest versions pyproject allows)
+lock:
+	uv pip compile pyproject.toml --extra test --python-version 3.11 --annotation-style line \
+	  --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 ## make test: create .venv, install the project with its test extras, lint, type-check, run the whole suite
 test: $(STAMP)

@@ -9,6 +9,7 @@ a unit test on every upgrade.
 
 from __future__ import annotations
 
+import inspect
 from importlib.metadata import version
 
 from redis import exceptions as rexc
@@ -29,6 +30,21 @@ EXPECTED_ERRORS: tuple[tuple[str, type[Exception]], ...] = (
     ("READONLY You can't write against a read only replica.", rexc.ReadOnlyError),
     ("ERR something else", rexc.ResponseError),
 )
+
+
+def _checkout_args() -> tuple[str, ...]:
+    """What ``ConnectionPool.get_connection`` needs: redis-py 5.3 deprecates its command name
+    argument (and then runs the warnings machinery on every call: ~3 % of a submit batch),
+    earlier 5.x require it."""
+    from redis.asyncio.connection import ConnectionPool
+
+    param = inspect.signature(ConnectionPool.get_connection).parameters.get("command_name")
+    required = param is not None and param.default is inspect.Parameter.empty
+    return ("EVALSHA",) if required else ()
+
+
+#: the arguments to check a connection out of a redis-py asyncio pool with
+CHECKOUT_ARGS = _checkout_args()
 
 
 def reply_error(message: str) -> Exception:

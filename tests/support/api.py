@@ -39,6 +39,9 @@ class ApiProcess:
     port: int = 0
     cpu: int | None = None  # pin to this core with taskset (benchmarks)
     http: str = "fast"  # ``--http``: the submit fast path, or uvicorn's standard protocol
+    #: the command that runs ``ordergate`` (default: this interpreter on the source tree); any
+    #: other command runs as installed, outside the source tree
+    ordergate: list[str] = field(default_factory=lambda: list(ORDERGATE))
     proc: subprocess.Popen[bytes] | None = None
     log_path: str = ""
 
@@ -47,7 +50,7 @@ class ApiProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [*ORDERGATE, "api", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd = [*self.ordergate, "api", "--host", "127.0.0.1", "--port", str(self.port)]
         cmd += ["--redis", self.redis_url, "--http", self.http]
         if self.config:
             cmd += ["--config", self.config]
@@ -61,9 +64,12 @@ class ApiProcess:
             self.port = free_port()
         fd, self.log_path = tempfile.mkstemp(prefix="og-api-", suffix=".log")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        cwd = tempfile.gettempdir()
+        if self.ordergate == ORDERGATE:
+            env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+            cwd = str(ROOT)
         self.proc = subprocess.Popen(
-            self.command(), stdout=fd, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT)
+            self.command(), stdout=fd, stderr=subprocess.STDOUT, env=env, cwd=cwd
         )
         os.close(fd)
         if wait_ready:
