@@ -15,7 +15,7 @@ import httpx
 
 from stateless_api.auth import mint_token
 
-from .procs import free_port, wait_until
+from .procs import free_port, listens_on, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERGATE = [sys.executable, "-m", "gateway.cli"]
@@ -74,8 +74,12 @@ class ApiProcess:
         os.close(fd)
         if wait_ready:
             try:
+                # ready when *this* process listens on the port and answers /readyz there:
+                # another process may have taken the free port first
                 wait_until(
-                    lambda: self.exited() or _ready(self.url), timeout, f"API on port {self.port}"
+                    lambda: self.exited() or (self._owns_port() and _ready(self.url)),
+                    timeout,
+                    f"API on port {self.port}",
                 )
             except TimeoutError:
                 self.stop()
@@ -83,6 +87,9 @@ class ApiProcess:
             if self.exited():
                 raise RuntimeError(f"API exited:\n{self.log()}")
         return self
+
+    def _owns_port(self) -> bool:
+        return self.proc is not None and listens_on(self.proc.pid, self.port)
 
     def exited(self) -> bool:
         return self.proc is not None and self.proc.poll() is not None

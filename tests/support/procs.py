@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -81,6 +82,30 @@ def wait_for_line(
     if not found:
         raise RuntimeError(f"process {proc.pid} exited {proc.returncode} before its {what}")
     return found[0]
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """True if process ``pid`` itself holds the socket listening on IPv4 ``port`` (Linux /proc):
+    a port that answers may belong to someone else."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:  # 0A: LISTEN
+            inode = fields[9]
+            break
+    if inode is None:
+        return False
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) == f"socket:[{inode}]":
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def redis_ready(port: int, host: str = "127.0.0.1") -> bool:

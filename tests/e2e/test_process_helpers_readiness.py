@@ -1,40 +1,21 @@
-"""The test helper that starts simulators judges readiness by the process it started, never by a
-port: a port someone else holds, or one the simulator binds before failing its start-up, must not
-make ``SimulatorProcess.start`` report a simulator that is not there."""
+"""The test helpers that start simulators and API processes judge readiness by the process they
+started, never by a port alone: a port someone else holds, or one the simulator binds before
+failing its start-up, must not make ``start`` report a process that is not there."""
 
 from __future__ import annotations
 
+import http.server
 import json
 import socket
+import threading
 from pathlib import Path
 
 import pytest
+from support.api import ApiProcess
+from support.procs import RedisServer, listens_on
 from support.simulator_proc import SimulatorProcess
 
 pytestmark = pytest.mark.e2e
-
-
-def listening_inodes_of(pid: int) -> set[str]:
-    """The socket inodes the process holds open (from /proc/PID/fd)."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = fd.readlink()
-        except OSError:
-            continue
-        if str(target).startswith("socket:["):
-            inodes.add(str(target)[8:-1])
-    return inodes
-
-
-def listener_inode(port: int) -> str | None:
-    """The inode of the socket listening on 127.0.0.1:``port`` (state 0A in /proc/net/tcp)."""
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, state, inode = fields[1], fields[3], fields[9]
-        if state == "0A" and int(local.split(":")[1], 16) == port:
-            return inode
-    return None
 
 
 def test_ports_held_by_another_process_do_not_count_as_ready(tmp_path: Path) -> None:
@@ -55,9 +36,8 @@ def test_a_ready_simulator_owns_the_ports_it_reports(tmp_path: Path) -> None:
     sim = SimulatorProcess("--phase", "continuous", workdir=tmp_path).start()
     try:
         assert sim.proc is not None
-        own = listening_inodes_of(sim.proc.pid)
-        assert listener_inode(sim.port) in own
-        assert listener_inode(sim.control_port) in own
+        assert listens_on(sim.proc.pid, sim.port)
+        assert listens_on(sim.proc.pid, sim.control_port)
     finally:
         assert sim.stop() == 0, sim.log()
 
@@ -71,3 +51,28 @@ def test_a_simulator_failing_after_binding_is_never_reported_ready(tmp_path: Pat
         with pytest.raises(RuntimeError, match="not on the tick"):
             sim.start()
         assert sim.stop() == 2
+
+
+class _AlwaysReady(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        return None
+
+
+def test_an_api_port_answered_by_another_process_does_not_count_as_ready(
+    redis_server: RedisServer,
+) -> None:
+    impostor = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _AlwaysReady)
+    threading.Thread(target=impostor.serve_forever, daemon=True).start()
+    api = ApiProcess(redis_server.url, port=impostor.server_address[1])
+    try:
+        with pytest.raises(RuntimeError, match="API exited"):
+            api.start()
+    finally:
+        api.stop()
+        impostor.shutdown()
+        impostor.server_close()
