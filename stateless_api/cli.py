@@ -127,10 +127,11 @@ def run(args: argparse.Namespace) -> int:
         keep_alive=args.keep_alive,
         max_connections=max_connections,
     ).to_env()
+    protocol: type = limits.GuardedHttpToolsProtocol
     if args.http == "fast":
-        from .fastpath import FastHttpToolsProtocol as protocol
-    else:
-        protocol = limits.GuardedHttpToolsProtocol  # type: ignore[assignment]
+        from .fastpath import FastHttpToolsProtocol
+
+        protocol = FastHttpToolsProtocol
 
     import uvicorn
 
