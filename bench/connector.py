@@ -174,8 +174,7 @@ def venue_process(port_q: Any, counts: Any) -> None:
         session.core._last_sent = session.clock()
         await asyncio.Event().wait()
 
-    uvloop.install()
-    asyncio.run(main())
+    uvloop.run(main())
 
 
 async def fill_streams(redis: Any, n: int, concurrency: int = 1) -> list[str]:
@@ -426,8 +425,7 @@ def main() -> None:
     args = ap.parse_args()
     import uvloop
 
-    uvloop.install()
-    runs = [asyncio.run(run(args.orders, with_store=i == 0)) for i in range(args.runs)]
+    runs = [uvloop.run(run(args.orders, with_store=i == 0)) for i in range(args.runs)]
     res: dict[str, Any] = {
         "orders": args.orders,
         "runs": runs,

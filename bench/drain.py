@@ -165,8 +165,7 @@ def venue_process(port_q: Any, shared: Any, pids: Any) -> None:
         port_q.put(acc.port)
         await asyncio.Event().wait()
 
-    uvloop.install()
-    asyncio.run(main())
+    uvloop.run(main())
 
 
 @dataclass

@@ -25,8 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import simplefix
 
@@ -42,6 +43,8 @@ from fixengine import (
 from fixengine.codec import EXECUTION_REPORT, NEW_ORDER_SINGLE
 from gateway.stack.redis_server import find_redis_server
 
+T = TypeVar("T")
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 QF_PEER = ROOT / "tests" / "support" / "qfix_process.py"
@@ -54,13 +57,11 @@ def _use_dictionary() -> bool:
     return os.environ.get("OG_BENCH_NO_DICTIONARY") != "1"
 
 
-def _use_uvloop() -> None:
-    try:
-        import uvloop
+def _run(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on a fresh uvloop loop (the loop every ordergate process runs on)."""
+    import uvloop
 
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    except ImportError:
-        pass
+    return uvloop.run(main)
 
 
 async def _store(kind: str, redis_url: str, settings: SessionSettings) -> Any:
@@ -352,12 +353,12 @@ def run_ours(
 
     try:
         cpu0 = peer_cpu()
-        r = asyncio.run(drive(port, store, url, orders, window))
+        r = _run(drive(port, store, url, orders, window))
         r["acceptor_cpu_s"] = round(peer_cpu() - cpu0, 3)
         with_cpu(r)
         if redis:
             redis.flush()
-        ping = asyncio.run(drive(port, store, url, pings, 1))
+        ping = _run(drive(port, store, url, pings, 1))
         r.update(ping_p50_us=ping["p50_us"], ping_p99_us=ping["p99_us"])
         return r
     finally:
@@ -428,11 +429,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--store", default="memory", help=argparse.SUPPRESS)
     ap.add_argument("--redis-url", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
-    _use_uvloop()
     if args.no_dictionary:
         os.environ["OG_BENCH_NO_DICTIONARY"] = "1"
     if args.serve:
-        asyncio.run(serve(args.port, args.store, args.redis_url))
+        _run(serve(args.port, args.store, args.redis_url))
         return 0
 
     redis = RedisProc()

@@ -209,8 +209,7 @@ def main() -> None:
     validate = bench_validate(args.orders)
     proc, port, d = _start_redis()
     try:
-        uvloop.install()
-        io = asyncio.run(
+        io = uvloop.run(
             bench_submit_apply(
                 f"redis://127.0.0.1:{port}/0", args.orders, args.concurrency, args.batch
             )

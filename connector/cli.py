@@ -95,7 +95,7 @@ async def _main(cfg: object) -> int:
     try:
         await conn.run()
     finally:
-        await client.aclose()  # type: ignore[attr-defined]
+        await client.aclose()
     return 0
 
 
@@ -110,12 +110,6 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"ordergate connector: {exc}", file=sys.stderr)
         return 2
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:  # pragma: no cover
-        pass
     logging.getLogger("ordergate.connector").info(
         "connector %s -> %s:%d, redis %s, hours %s, throttle %s",
         cfg.session_id,
@@ -125,4 +119,6 @@ def run(args: argparse.Namespace) -> int:
         cfg.hours,
         cfg.throttle_rate or "none",
     )
-    return asyncio.run(_main(cfg))
+    import uvloop
+
+    return uvloop.run(_main(cfg))

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
@@ -60,11 +61,14 @@ class RedisStore:
         self.round_trips = 0
 
     async def load(self) -> StoreState:
-        raw = await self.client.hgetall(self.state_key)
+        # redis-py 5 types its commands ``Awaitable[T] | T`` (one signature for both clients)
+        raw = await cast(Awaitable[dict[bytes, bytes]], self.client.hgetall(self.state_key))
         self.round_trips += 1
         if not raw:
             now = time.time()
-            await self.client.hsetnx(self.state_key, "creation_time", repr(now))
+            await cast(
+                Awaitable[Any], self.client.hsetnx(self.state_key, "creation_time", repr(now))
+            )
             return StoreState(1, 1, now)
         get = {k.decode(): v.decode() for k, v in raw.items()}
         return StoreState(
@@ -126,7 +130,9 @@ class RedisStore:
         out: dict[int, bytes] = {}
         for lo in range(begin, end + 1, _HMGET_CHUNK):
             seqs = list(range(lo, min(lo + _HMGET_CHUNK, end + 1)))
-            values = await self.client.hmget(self.out_key, [str(s) for s in seqs])
+            values = await cast(
+                Awaitable[list[Any]], self.client.hmget(self.out_key, [str(s) for s in seqs])
+            )
             self.round_trips += 1
             for s, v in zip(seqs, values, strict=True):
                 if v is not None:

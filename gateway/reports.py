@@ -23,6 +23,7 @@ from redis import exceptions as rexc
 from gateway import keys
 from gateway.ids import partition_of_order_id
 from gateway.model import OrderStatus, price_scaled, price_str, utc_iso
+from gateway.redis_compat import CHECKOUT_ARGS
 from gateway.scripts import Scripts, pipeline, redis_errors
 from gateway.states import OrderEvent
 
@@ -304,7 +305,7 @@ class ReportApplier:
             if not self._pooled():
                 return await self._apply_routed([r for c in chunks for r in c])
             pool = self.redis.connection_pool
-            conn = await pool.get_connection("EVALSHA")
+            conn = await pool.get_connection(*CHECKOUT_ARGS)
             sent: list[tuple[Sequence[ExecReport], list[Any], list[tuple[int, list[int]]], str]]
             sent = []
             replies: list[Any] = []

@@ -25,9 +25,9 @@ from typing import Any, cast
 
 import hiredis
 from redis import exceptions as rexc
-from redis._parsers.base import BaseParser
 from redis.asyncio.connection import Connection
 
+from gateway.redis_compat import reply_error
 from gateway.resp import pack_commands
 
 #: what a request's ``done`` gets: every reply (error replies as exceptions, in their place),
@@ -94,11 +94,6 @@ def pipe_settings(redis: Any) -> PipeSettings | None:
         encoding=str(kw.get("encoding") or "utf-8") if kw.get("decode_responses") else None,
         encoding_errors=str(kw.get("encoding_errors") or "strict"),
     )
-
-
-def reply_error(message: str) -> Exception:
-    """An error reply as the exception redis-py gives for it (NOSCRIPT -> NoScriptError, ...)."""
-    return BaseParser.parse_error(message)  # type: ignore[no-any-return]
 
 
 class Request:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import inspect
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 from redis import exceptions as rexc
 
 from gateway.errors import ErrorCode, OrderError
+from gateway.redis_compat import CHECKOUT_ARGS
 from gateway.resp import _bulk, _pack_into, pack_commands
 from gateway.resp_pipe import RespPipe
 from gateway.states import lua_table
@@ -142,20 +142,6 @@ def pack_script_calls(calls: Sequence[tuple[Script, Sequence[Any], Sequence[Any]
     return b"".join(out)
 
 
-def _checkout_args() -> tuple[str, ...]:
-    """What ``ConnectionPool.get_connection`` needs: redis-py 5.3 deprecates its command name
-    argument (and then runs the warnings machinery on every call: ~3 % of a submit batch),
-    earlier 5.x require it."""
-    from redis.asyncio.connection import ConnectionPool
-
-    param = inspect.signature(ConnectionPool.get_connection).parameters.get("command_name")
-    required = param is not None and param.default is inspect.Parameter.empty
-    return ("EVALSHA",) if required else ()
-
-
-_CHECKOUT_ARGS = _checkout_args()
-
-
 def packs_itself(redis: Any) -> bool:
     """True for a single-node client: ``pipeline`` writes RESP it packed itself."""
     return getattr(redis, "connection_pool", None) is not None and (
@@ -176,7 +162,7 @@ async def pipeline(
         for args in commands:
             pipe.execute_command(*args)
         return list(await pipe.execute(raise_on_error=False))
-    conn = await pool.get_connection(*_CHECKOUT_ARGS)
+    conn = await pool.get_connection(*CHECKOUT_ARGS)
     try:
         await conn.send_packed_command(packed if packed is not None else pack_commands(commands))
         replies: list[Any] = []

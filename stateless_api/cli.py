@@ -10,12 +10,12 @@ import logging
 import os
 import sys
 
+from gateway import redis_compat
 from gateway.cli_args import log_level, port, redis_url
 from gateway.config import ConfigError
 
-from . import server
+from . import limits, server, uvicorn_compat
 from .auth import check_production_safety
-from .fastpath import FastHttpToolsProtocol
 from .settings import load_settings
 
 EXIT_CODES = {
@@ -24,6 +24,7 @@ EXIT_CODES = {
     2: "bad flag or configuration",
     3: "the server could not start (address in use, unknown host)",
 }
+HTTP_MODES = ("fast", "standard")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +61,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="close a keep-alive connection idle this long (default 5)",
     )
+    parser.add_argument(
+        "--request-timeout",
+        type=float,
+        default=limits.REQUEST_TIMEOUT,
+        metavar="SECONDS",
+        help="answer 408 and close when a request begun is not complete after this long (default 5)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="open connections per process; more are answered 503 and closed "
+        "(default 4096, fewer if the open-files limit is lower)",
+    )
+    parser.add_argument(
+        "--http",
+        choices=HTTP_MODES,
+        default="fast",
+        help="fast: the submit fast path on uvicorn's httptools protocol (default); "
+        "standard: uvicorn's protocol as it is, for a uvicorn the fast path does not support",
+    )
+
+
+def compatibility_problems(http: str) -> list[str]:
+    """What the installed libraries lack of the private APIs this mode relies on."""
+    found = redis_compat.problems()
+    if http == "fast":
+        found += uvicorn_compat.problems()
+    return found
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,8 +104,28 @@ def run(args: argparse.Namespace) -> int:
     if args.workers < 1:
         print("ordergate api: --workers must be at least 1", file=sys.stderr)
         return 2
-    if not args.keep_alive > 0:
-        print("ordergate api: --keep-alive must be a positive number of seconds", file=sys.stderr)
+    for flag, value in (
+        ("--keep-alive", args.keep_alive),
+        ("--request-timeout", args.request_timeout),
+    ):
+        if not value > 0:
+            print(f"ordergate api: {flag} must be a positive number of seconds", file=sys.stderr)
+            return 2
+    max_connections = args.max_connections
+    if max_connections is None:
+        max_connections = limits.default_max_connections()
+    if max_connections < 1:
+        print("ordergate api: --max-connections must be at least 1", file=sys.stderr)
+        return 2
+    problems = compatibility_problems(args.http)
+    if problems:
+        hint = " (or run with --http standard)" if args.http == "fast" else ""
+        print(
+            "ordergate api: the installed libraries are not the ones this version was tested "
+            f"with: {'; '.join(problems)}. Install the locked versions (requirements.lock)"
+            f"{hint}.",
+            file=sys.stderr,
+        )
         return 2
     # Each worker builds its own context from these (uvicorn's factory runs in every process).
     if args.config:
@@ -82,6 +133,16 @@ def run(args: argparse.Namespace) -> int:
     os.environ[server.ENV_REDIS] = args.redis or settings.redis_url
     if args.redis_cluster:
         os.environ[server.ENV_CLUSTER] = "1"
+    os.environ[limits.ENV_LIMITS] = limits.Limits(
+        request_timeout=args.request_timeout,
+        keep_alive=args.keep_alive,
+        max_connections=max_connections,
+    ).to_env()
+    protocol: type = limits.GuardedHttpToolsProtocol
+    if args.http == "fast":
+        from .fastpath import FastHttpToolsProtocol
+
+        protocol = FastHttpToolsProtocol
 
     import uvicorn
 
@@ -92,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         loop="uvloop",
-        http=FastHttpToolsProtocol,  # httptools with the submit fast path (see fastpath.py)
+        http=protocol,  # httptools (with the submit fast path unless --http standard)
         log_level=args.log_level,
         access_log=args.access_log,
         timeout_graceful_shutdown=5,

@@ -26,6 +26,9 @@ UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
 NOT_FOUND = "not_found"
 METHOD_NOT_ALLOWED = "method_not_allowed"
 INTERNAL = "internal_error"
+HEADERS_TOO_LARGE = "headers_too_large"
+REQUEST_TIMEOUT = "request_timeout"
+TOO_MANY_CONNECTIONS = "too_many_connections"
 
 #: code -> HTTP status. Codes not listed here answer 422 (a rule the order broke).
 STATUS_BY_CODE: dict[str, int] = {
@@ -47,6 +50,9 @@ STATUS_BY_CODE: dict[str, int] = {
     NOT_FOUND: 404,
     METHOD_NOT_ALLOWED: 405,
     INTERNAL: 500,
+    HEADERS_TOO_LARGE: 431,
+    REQUEST_TIMEOUT: 408,
+    TOO_MANY_CONNECTIONS: 503,
 }
 
 

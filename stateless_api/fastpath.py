@@ -21,7 +21,9 @@ earlier order back, a new order id after a collision) finish in a task, in their
 submit the ASGI way.
 
 Relies on uvicorn 0.54's ``HttpToolsProtocol`` (parser callbacks, ``cycle``, ``flow``,
-``_start_asgi_task``, ``on_response_complete``, ``server_state``); pyproject pins it.
+``_start_asgi_task``, ``on_response_complete``, ``server_state``), imported from
+``uvicorn_compat``, which checks them at start-up; ``ordergate api --http standard`` runs
+without any of this.
 """
 
 from __future__ import annotations
@@ -32,8 +34,6 @@ from collections import deque
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
-
 from gateway.orders import MomentRefusal, SubmitCall, SubmitOutcome
 from gateway.scripts import unavailable
 
@@ -41,6 +41,8 @@ from . import parsing, submit
 from .auth import Principal
 from .context import ApiContext, too_large
 from .http import OneWriteHttpToolsProtocol, _Collector
+from .limits import ConnectionGuard
+from .uvicorn_compat import STATUS_LINE, HttpToolsProtocol
 
 log = logging.getLogger("ordergate.api")
 
@@ -167,8 +169,9 @@ class _Submit(Slot):
         self.proto._failed(self, exception)
 
 
-class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
-    """``--http`` for uvicorn: httptools with the submit fast path (see the module doc)."""
+class FastHttpToolsProtocol(ConnectionGuard, OneWriteHttpToolsProtocol):
+    """``--http`` for uvicorn: httptools with the submit fast path (see the module doc), and
+    the connection limits of ``limits.ConnectionGuard`` (its three fields kept inline here)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -195,6 +198,8 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
     def on_message_begin(self) -> None:
         # uvicorn builds the ASGI scope here; only a request that goes its way needs one
         # (built in on_headers_complete, once the request is known not to be a submit)
+        self._msgs += 1
+        self._head_open = self._reading = True
         self.url = b""
         self.expect_100_continue = False
         self.headers = []
@@ -208,6 +213,8 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
         self.scope["headers"] = headers
 
     def on_headers_complete(self) -> None:
+        self._head_too_large()
+        self._head_open = False
         ctx = self.ctx
         parser = self.parser
         if self._ending:
@@ -260,6 +267,7 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
         req.chunks.append(body)
 
     def on_message_complete(self) -> None:
+        self._reading = False
         req = self._req
         if req is None:
             super().on_message_complete()
@@ -453,9 +461,10 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
         self._gate_reading()
 
     def send_400_response(self, msg: str) -> None:
-        """uvicorn's 400 for a request httptools cannot parse, after the answers before it."""
-        if not self.answers:
-            super().send_400_response(msg)
+        """uvicorn's 400 for a request httptools cannot parse (or the 431 for a head too
+        large), after the answers before it."""
+        if self._refusal is not None:
+            self._close_with(self._refusal)
             return
         real = self.transport
         collector = _Collector(real)
@@ -464,10 +473,26 @@ class FastHttpToolsProtocol(OneWriteHttpToolsProtocol):
             super().send_400_response(msg)
         finally:
             self.transport = real
-        slot = self.answers.push(Slot())
-        slot.data, slot.close = b"".join(collector.parts), True
+        self._close_with(b"".join(collector.parts))
+
+    def _close_with(self, answer: bytes) -> None:
+        """The last answer on this connection, after those owed before it; nothing more is
+        read. A submit whose body is still coming gets it as its own answer; a uvicorn request
+        whose body is still coming cannot be answered in its place: the connection closes."""
+        req = self._req
         self._ending = True
         self.parser = _Deaf()  # type: ignore[assignment]
+        if req is not None and not req.answered:
+            req.answered = True
+            req.data, req.close = answer, True
+            if self.answers.is_head(req):
+                self._flush()
+            return
+        if req is not None or (self._reading and not self._head_open):
+            self.transport.close()
+            return
+        slot = self.answers.push(Slot())
+        slot.data, slot.close = answer, True
         self._flush()
 
     # --- connection end ----------------------------------------------------------------

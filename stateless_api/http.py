@@ -8,8 +8,8 @@ length (server-sent events, chunked) go out as before. Everything else (header c
 flow control, the 500 on an app error) is uvicorn's own code, run unchanged.
 
 Relies on uvicorn's ``RequestResponseCycle`` (``transport``, ``send``) and
-``HttpToolsProtocol.on_headers_complete`` creating ``self.cycle`` (uvicorn 0.3x-0.5x);
-``tests/e2e`` exercise it through every route.
+``HttpToolsProtocol.on_headers_complete`` creating ``self.cycle`` (checked by
+``uvicorn_compat``); ``tests/e2e`` exercise it through every route.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from .uvicorn_compat import HttpToolsProtocol, RequestResponseCycle
 
 
 class _Collector:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,13 +14,49 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from support.api import ApiProcess, bearer  # noqa: E402
 from support.procs import RedisServer  # noqa: E402
 
+#: ``ordergate api --http``: every API test runs against both, but those marked fast_path_only
+HTTP_MODES = ("fast", "standard")
+
+
+@pytest.fixture(scope="session", params=HTTP_MODES)
+def http_mode(request: pytest.FixtureRequest) -> str:
+    """The ``--http`` mode of the API processes a test talks to."""
+    return str(request.param)
+
 
 @pytest.fixture(scope="session")
-def api(redis_server: RedisServer) -> Iterator[ApiProcess]:
-    """One API process for the whole session (tests flush Redis through ``redis_client``)."""
-    proc = ApiProcess(redis_server.url).start()
-    yield proc
-    proc.stop()
+def api_of_mode(redis_server: RedisServer) -> Iterator[Callable[[str], ApiProcess]]:
+    """The session's API process for a mode, started when first asked for."""
+    started: dict[str, ApiProcess] = {}
+
+    def get(mode: str) -> ApiProcess:
+        if mode not in started:
+            started[mode] = ApiProcess(redis_server.url, http=mode).start()
+        return started[mode]
+
+    yield get
+    for proc in started.values():
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def api(http_mode: str, api_of_mode: Callable[[str], ApiProcess]) -> ApiProcess:
+    """One API process per mode for the whole session (tests flush Redis through
+    ``redis_client``)."""
+    return api_of_mode(http_mode)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of the fast path itself (marked ``fast_path_only``) run in the fast mode only."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        mode = params.params.get("http_mode") if params is not None else None
+        only_fast = item.get_closest_marker("fast_path_only") is not None
+        (drop if only_fast and mode not in (None, "fast") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.fixture

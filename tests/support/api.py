@@ -15,7 +15,7 @@ import httpx
 
 from stateless_api.auth import mint_token
 
-from .procs import free_port, wait_until
+from .procs import free_port, listens_on, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDERGATE = [sys.executable, "-m", "gateway.cli"]
@@ -38,6 +38,10 @@ class ApiProcess:
     env: dict[str, str] = field(default_factory=dict)
     port: int = 0
     cpu: int | None = None  # pin to this core with taskset (benchmarks)
+    http: str = "fast"  # ``--http``: the submit fast path, or uvicorn's standard protocol
+    #: the command that runs ``ordergate`` (default: this interpreter on the source tree); any
+    #: other command runs as installed, outside the source tree
+    ordergate: list[str] = field(default_factory=lambda: list(ORDERGATE))
     proc: subprocess.Popen[bytes] | None = None
     log_path: str = ""
 
@@ -46,8 +50,8 @@ class ApiProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        cmd = [*ORDERGATE, "api", "--host", "127.0.0.1", "--port", str(self.port)]
-        cmd += ["--redis", self.redis_url]
+        cmd = [*self.ordergate, "api", "--host", "127.0.0.1", "--port", str(self.port)]
+        cmd += ["--redis", self.redis_url, "--http", self.http]
         if self.config:
             cmd += ["--config", self.config]
         cmd += self.extra
@@ -60,15 +64,22 @@ class ApiProcess:
             self.port = free_port()
         fd, self.log_path = tempfile.mkstemp(prefix="og-api-", suffix=".log")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
-        env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+        cwd = tempfile.gettempdir()
+        if self.ordergate == ORDERGATE:
+            env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+            cwd = str(ROOT)
         self.proc = subprocess.Popen(
-            self.command(), stdout=fd, stderr=subprocess.STDOUT, env=env, cwd=str(ROOT)
+            self.command(), stdout=fd, stderr=subprocess.STDOUT, env=env, cwd=cwd
         )
         os.close(fd)
         if wait_ready:
             try:
+                # ready when *this* process listens on the port and answers /readyz there:
+                # another process may have taken the free port first
                 wait_until(
-                    lambda: self.exited() or _ready(self.url), timeout, f"API on port {self.port}"
+                    lambda: self.exited() or (self._owns_port() and _ready(self.url)),
+                    timeout,
+                    f"API on port {self.port}",
                 )
             except TimeoutError:
                 self.stop()
@@ -76,6 +87,9 @@ class ApiProcess:
             if self.exited():
                 raise RuntimeError(f"API exited:\n{self.log()}")
         return self
+
+    def _owns_port(self) -> bool:
+        return self.proc is not None and listens_on(self.proc.pid, self.port)
 
     def exited(self) -> bool:
         return self.proc is not None and self.proc.poll() is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from gateway.stack.redis_server import find_redis_server
 
@@ -50,6 +52,61 @@ async def async_wait_until(
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(delay)
         delay = min(delay * 2, 0.1)
+
+
+def wait_for_line(
+    proc: subprocess.Popen[bytes],
+    log_path: str | os.PathLike[str],
+    pattern: str,
+    timeout: float = 20.0,
+    what: str = "ready line",
+) -> re.Match[str]:
+    """Wait until ``proc`` itself writes a line matching ``pattern`` to its own log (its
+    stdout/stderr); RuntimeError if it exits first. Readiness then comes from the process we
+    started, not from a port that another process may hold (or a port bound before the
+    process failed its start-up)."""
+    regex = re.compile(pattern)
+    found: list[re.Match[str]] = []
+
+    def seen() -> bool:
+        try:
+            with open(log_path, errors="replace") as f:
+                match = regex.search(f.read())
+        except OSError:
+            match = None
+        if match:
+            found.append(match)
+            return True
+        return proc.poll() is not None
+
+    wait_until(seen, timeout, what)
+    if not found:
+        raise RuntimeError(f"process {proc.pid} exited {proc.returncode} before its {what}")
+    return found[0]
+
+
+def listens_on(pid: int, port: int) -> bool:
+    """True if process ``pid`` itself holds the socket listening on IPv4 ``port`` (Linux /proc):
+    a port that answers may belong to someone else."""
+    inode = None
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == "0A" and int(fields[1].split(":")[1], 16) == port:  # 0A: LISTEN
+            inode = fields[9]
+            break
+    if inode is None:
+        return False
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) == f"socket:[{inode}]":
+                return True
+        except OSError:
+            continue
+    return False
 
 
 def redis_ready(port: int, host: str = "127.0.0.1") -> bool:

@@ -8,24 +8,34 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .procs import free_port, port_open, wait_until
+from .procs import wait_for_line, wait_until
 from .qfix_peer import QuickFixPeer
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
+#: what the simulator logs once it listens and its books are loaded (simulators/exchange/server.py)
+READY_LINE = r"simulator \S+: FIX on \S+:(\d+), control API on http://\S+:(\d+)"
+
+
 class SimulatorProcess:
-    """``ordergate simulator`` on free ports; ``args`` are extra command-line flags."""
+    """``ordergate simulator``; ``args`` are extra command-line flags.
+
+    Its ports are chosen by the simulator itself (``--port 0``) unless set before ``start``, and
+    read back from the line it logs when its start-up is complete: no port picked here can be
+    taken by another process meanwhile, and a simulator that binds and then fails its start-up
+    (a bad book file) is never reported ready."""
 
     def __init__(self, *args: str, config: str | None = None, workdir: Path | None = None) -> None:
-        self.port = free_port()
-        self.control_port = free_port()
+        self.port = 0
+        self.control_port = 0
         self.args = list(args)
         self.config = config
         self.workdir = workdir
@@ -49,23 +59,17 @@ class SimulatorProcess:
             path = self.workdir / "simulator.toml"
             path.write_text(self.config)
             cmd += ["--config", str(path)]
-        log_dir = self.workdir or Path(os.environ.get("TMPDIR", "/tmp"))
-        self.log_path = log_dir / f"simulator-{self.port}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
-        wait_until(
-            lambda: (
-                self.proc is not None
-                and (
-                    self.proc.poll() is not None
-                    or (port_open(self.control_port) and port_open(self.port))
-                )
-            ),
-            timeout,
-            "simulator ports",
+        fd, log_path = tempfile.mkstemp(
+            prefix="simulator-", suffix=".log", dir=self.workdir or None
         )
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"simulator exited {self.proc.returncode}: {self.log()}")
+        self.log_path = Path(log_path)
+        self._log = os.fdopen(fd, "wb")  # closed in stop()
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            ready = wait_for_line(self.proc, self.log_path, READY_LINE, timeout, "ready line")
+        except RuntimeError:
+            raise RuntimeError(f"simulator exited {self.proc.returncode}: {self.log()}") from None
+        self.port, self.control_port = int(ready[1]), int(ready[2])
         return self
 
     def log(self) -> str:

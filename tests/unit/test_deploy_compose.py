@@ -171,7 +171,8 @@ def test_dockerfile_installs_every_package_and_runs_ordergate() -> None:
         pkg = pattern.rstrip("*")
         assert re.search(rf"^COPY {pkg} {pkg}$", text, re.M), pkg
         assert (ROOT / pkg).is_dir()
-    assert re.search(r"^COPY pyproject.toml README.md ", text, re.M)
+    assert re.search(r"^COPY pyproject.toml README.md requirements.lock ", text, re.M)
+    assert re.search(r"^RUN pip install .*-c requirements\.lock \.$", text, re.M)
     assert re.search(r"^FROM python:3\.11", text, re.M)
     assert 'ENTRYPOINT ["ordergate"]' in text
     assert pyproject["project"]["scripts"]["ordergate"] == "gateway.cli:main"
