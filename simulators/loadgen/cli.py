@@ -386,7 +386,7 @@ def run(args: argparse.Namespace) -> int:
     token, token_note, health, notes = pre
     specs = _specs(args, plan, token)
     facts: dict[str, Any] = {}
-    total_s = sum(s.duration for s in plan.legs)
+    total_s = round(sum(s.duration for s in plan.legs), 3)
     show = progress.wanted(args.quiet, args.progress, sys.stderr)
     try:
         hook = _rehearse(args, facts)
@@ -406,7 +406,13 @@ def run(args: argparse.Namespace) -> int:
     report = build_report(data, _setup(args, plan, specs, token_note, health), planned, total_s)
     report["stage_curves"] = {s: curve(h) for s, h in data.stages.items()}
     if "opened_at" in facts:
-        report["market_opened_s"] = round(facts["opened_at"] - coordinator.epochs[0], 3)
+        opened = round(facts["opened_at"] - coordinator.epochs[0], 3)
+        report["market_opened_s"] = opened
+        for phase in report["phases"]:
+            if phase["phase"] == "backlog" and phase.get("last_fill_s") is not None:
+                phase["last_fill_after_open_s"] = round(phase["last_fill_s"] - opened, 3)
+            if phase["phase"] == "open":
+                phase["market_opened_s"] = opened
     report["notes"] = notes
     failures = threshold_failures(report, args.fail_on_p99_ms, args.fail_on_errors)
     if plan.objectives:

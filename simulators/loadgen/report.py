@@ -354,7 +354,12 @@ def format_table(report: dict[str, Any]) -> str:
             f"{_ms(p['accept']):>17} {_ms(p['ack']):>8} {_ms(p['fill']):>8}"
         )
     for phase in r.get("phases", []):
-        lines.append("open-burst " + ", ".join(f"{k} {v}" for k, v in phase.items()))
+        facts = ", ".join(f"{k} {v}" for k, v in phase.items() if k not in ("phase", "stages"))
+        ack = phase["stages"].get("ack", {})
+        lines.append(
+            f"phase {phase['phase']}: {facts}; ack p50 {_ms(ack.get('p50'))} ms, "
+            f"p99 {_ms(ack.get('p99'))} ms"
+        )
     g = r["generator"]
     late = g["send_lateness_ms"]
     verdict = (

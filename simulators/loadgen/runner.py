@@ -62,10 +62,10 @@ class Tick:
 
     index: int
     second: int
-    due: int
-    sent: int
+    due: int  # requests due in that second
+    sent: int  # totals so far
     answered: int
-    ok: int
+    ok: int  # 2xx answers in that second
     errors: int
     in_flight: int
     awaiting: int  # accepted orders not acknowledged yet, changes not answered yet
@@ -82,10 +82,10 @@ def _tick(spec: ShardSpec, driver: Driver, trackers: list[StageTracker], second:
     return Tick(
         spec.index,
         second,
-        sum(d.due_per_s),
+        d.due_per_s[second] if second < len(d.due_per_s) else 0,
         d.sent,
         d.answered,
-        sum(d.ok_per_s),
+        d.ok_per_s[second] if second < len(d.ok_per_s) else 0,
         sum(d.error_codes.values()) + d.connection_errors,
         driver.in_flight,
         sum(t.pending for t in trackers),
@@ -136,7 +136,7 @@ async def _shard(spec: ShardSpec, out: Any, inbox: Any) -> dict[str, Any]:
     cpu0 = time.process_time()
     t0 = 0.0
     ticker: asyncio.Task[None] | None = None
-    phases: list[dict[str, Any]] = []
+    starts: list[float] = []
     for n, schedule in enumerate(spec.legs):
         epoch = await loop.run_in_executor(None, inbox.get)
         start = time.perf_counter() + (epoch - time.time())
@@ -152,8 +152,7 @@ async def _shard(spec: ShardSpec, out: Any, inbox: Any) -> dict[str, Any]:
             driver.rec.tracker = tracker
         await driver.run(requests, Share(schedule, spec.index, spec.count), start)
         await driver.drain(spec.drain_timeout)
-        if len(spec.legs) > 1:
-            phases.append(_leg_facts(spec.leg_names[n], trackers[-1], start, t0))
+        starts.append(start)
         out.put(("leg", spec.index, n))
     data = driver.data
     data.wall_seconds = time.perf_counter() - t0
@@ -173,7 +172,11 @@ async def _shard(spec: ShardSpec, out: Any, inbox: Any) -> dict[str, Any]:
                 else:
                     mine[stage] = h
         data.orders.extend((oid, x.accept, x.ack, x.fill, x.done) for oid, x in t.orders.items())
-    data.phases = phases
+    if len(spec.legs) > 1:  # at the end: a backlog's fills come after the market opens
+        data.phases = [
+            _leg_facts(name, t, start, t0)
+            for name, t, start in zip(spec.leg_names, trackers, starts, strict=True)
+        ]
     return data.to_wire()
 
 
@@ -235,15 +238,23 @@ class Coordinator:
         ]
         self.ticks: dict[int, list[Tick]] = {}
         self.epochs: list[float] = []  # when each leg started (time.time())
+        self.early: list[tuple[str, int, Any]] = []  # messages that came before their turn
 
     def _wait(self, kind: str, timeout: float) -> dict[int, Any]:
         """Every generator's next ``kind`` message (ticks passed on meanwhile)."""
         got: dict[int, Any] = {}
+        early, self.early = (
+            [m for m in self.early if m[0] == kind],
+            [m for m in self.early if m[0] != kind],
+        )
+        for _, index, payload in early:
+            got[index] = payload
         deadline = time.monotonic() + timeout
         while len(got) < len(self.specs):
             try:
-                what, index, payload = self.out.get(timeout=max(0.05, deadline - time.monotonic()))
+                what, index, payload = self.out.get(timeout=0.5)
             except queue.Empty:
+                self._check_alive()
                 if time.monotonic() >= deadline:
                     raise GeneratorFailed(f"generators silent for {timeout:g} s") from None
                 continue
@@ -253,7 +264,14 @@ class Coordinator:
                 self._tick(payload)
             elif what == kind:
                 got[index] = payload
+            else:  # a generator ahead of the others: its next message, kept for later
+                self.early.append((what, index, payload))
         return got
+
+    def _check_alive(self) -> None:
+        for i, w in enumerate(self.workers):
+            if isinstance(w, multiprocessing.process.BaseProcess) and w.exitcode not in (None, 0):
+                raise GeneratorFailed(f"generator process {i} died (exit code {w.exitcode})")
 
     def _tick(self, tick: Tick) -> None:
         got = self.ticks.setdefault(tick.second, [])

@@ -2,7 +2,8 @@
 ``GET /healthz`` and ``GET /v1/orders?...`` (the pre-run probe) and every other request with a
 ``202`` carrying a fresh ``order_id``, optionally ``delay`` seconds late (a deliberately slow
 server). No stream. Run it as its own process (``python -m support.http_sink PORT [DELAY]``) to
-measure the generator's own CPU apart from the server's, or in the test's event loop.
+measure the generator's own CPU apart from the server's, or in the test's event loop:
+``python -m support.http_sink [PORT [DELAY [ENVIRONMENT]]]`` prints ``sink on 127.0.0.1:PORT``.
 """
 
 from __future__ import annotations
@@ -89,8 +90,8 @@ class Sink:
             self.server.close()
 
 
-async def _main(port: int, delay: float) -> None:
-    sink = await Sink(delay).start(port)
+async def _main(port: int, delay: float, environment: str) -> None:
+    sink = await Sink(delay, environment).start(port)
     print(f"sink on 127.0.0.1:{sink.port}", flush=True)
     await asyncio.Event().wait()
 
@@ -98,4 +99,5 @@ async def _main(port: int, delay: float) -> None:
 if __name__ == "__main__":
     import uvloop
 
-    uvloop.run(_main(int(sys.argv[1]), float(sys.argv[2]) if len(sys.argv) > 2 else 0.0))
+    args = sys.argv[1:] + ["0", "0", "development"][len(sys.argv) - 1 :]
+    uvloop.run(_main(int(args[0]), float(args[1]), args[2]))
