@@ -51,6 +51,7 @@ class RunData:
     stage_seconds: dict[int, dict[str, HdrHistogram]] = field(default_factory=dict)
     unanswered: dict[str, dict[str, Any]] = field(default_factory=dict)
     change_refused: int = 0
+    change_overtaken: int = 0
     orders: list[tuple[str, float, float, float, float]] = field(default_factory=list)
     phases: list[dict[str, Any]] = field(default_factory=list)  # open-burst: backlog, open
 
@@ -64,6 +65,7 @@ class RunData:
         self.stage_seconds = tracker.per_second
         self.unanswered = tracker.unanswered()
         self.change_refused = tracker.change_refused
+        self.change_overtaken = tracker.change_overtaken
         self.orders = [(oid, t.accept, t.ack, t.fill, t.done) for oid, t in tracker.orders.items()]
 
     def to_wire(self) -> dict[str, Any]:
@@ -119,11 +121,14 @@ def merge_wire(parts: Sequence[dict[str, Any]]) -> RunData:
                 h = mine_s.setdefault(stage, new_histogram(COARSE_DIGITS))
                 h.add(merged([blob], COARSE_DIGITS))
         for stage, row in p["unanswered"].items():
-            mine_u = out.unanswered.setdefault(stage, {**row, "count": 0})
+            mine_u = out.unanswered.setdefault(stage, {**row, "count": 0, "orders": []})
             mine_u["count"] += row["count"]
             if "orders" in row:
-                mine_u["orders"] = (mine_u.get("orders", []) + row["orders"])[:LISTED]
+                mine_u["orders"] = (mine_u["orders"] + row["orders"])[:LISTED]
+            else:
+                mine_u.pop("orders", None)
         out.change_refused += p["change_refused"]
+        out.change_overtaken += p["change_overtaken"]
         out.orders.extend(p["orders"])
         out.phases.extend(p["phases"])
     return out
@@ -245,6 +250,7 @@ def build_report(
         "stages": {s: summary(data.stages.get(s, empty)) for s in STAGES},
         "unanswered": data.unanswered,
         "changes_refused_by_venue": data.change_refused,
+        "changes_overtaken_by_fill": data.change_overtaken,
         "operations": ops,
         "timeline": [
             {

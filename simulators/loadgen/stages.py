@@ -35,6 +35,7 @@ FILL_EVENTS = frozenset({"partial_fill", "fill"})
 DONE_EVENTS = frozenset({"canceled", "replaced"})
 CHANGE_REFUSED = frozenset({"cancel_rejected", "replace_rejected"})
 ENDS_WITHOUT_FILL = frozenset({"rejected", "canceled", "expired"})
+FINAL = frozenset({"fill", "rejected", "expired"})  # the order is over (canceled: see DONE)
 # early events kept at most (events of other runs' orders must not grow memory without bound)
 MAX_EARLY = 200_000
 LISTED = 100  # order ids listed per unanswered stage in the report
@@ -72,6 +73,7 @@ class StageTracker:
     early: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     early_count: int = 0
     change_refused: int = 0
+    change_overtaken: int = 0  # the order filled / ended while its change was pending
     events_seen: int = 0
     last_seen: dict[str, float] = field(default_factory=dict)  # stage -> latest ``now`` seen
 
@@ -132,6 +134,9 @@ class StageTracker:
                 self._seen(order_id, "fill", due, now)
         elif event in ENDS_WITHOUT_FILL:
             self.awaiting_fill.pop(order_id, None)
+        if event in FINAL and self.awaiting_done.pop(order_id, None) is not None:
+            self.change_overtaken += 1  # it ended first: the venue's answer to the change
+            # (a reject of it) changes nothing in the gateway, so no event will come
 
     def _seen(self, order_id: str, stage: str, due: float, now: float) -> None:
         self._record(stage, now - due, now)

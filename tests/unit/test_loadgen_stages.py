@@ -93,6 +93,16 @@ def test_a_change_the_api_or_venue_refused_is_not_waited_for() -> None:
     assert t.hist["done"].get_total_count() == 0
 
 
+def test_a_change_overtaken_by_the_last_fill_is_not_waited_for() -> None:
+    t = _tracker()
+    t.accepted("O1", 100.0, 100.001)
+    t.event("O1", "accepted", 100.002)
+    t.change_sent("O1", 100.1)
+    t.event("O1", "fill", 100.105)  # filled before the venue saw the replace
+    assert t.pending == 0 and t.change_overtaken == 1
+    assert t.hist["done"].get_total_count() == 0
+
+
 def test_what_never_came_is_counted_and_listed_by_stage() -> None:
     t = _tracker()
     for i in range(LISTED + 5):
