@@ -194,7 +194,9 @@ def test_a_production_target_is_refused_unless_acknowledged() -> None:
             "--i-know-this-is-production",
         )  # fmt: skip
         assert out.returncode == 2 and "pass --token" in out.stderr
-        token = mint_token("ops", ["LT00", "LT01"], secret="a-production-secret-long-enough-for-hs256")
+        token = mint_token(
+            "ops", ["LT00", "LT01"], secret="a-production-secret-long-enough-for-hs256"
+        )
         out = _loadtest(
             "--url", url, "--rate", "10", "--duration", "1", "--no-stream", "--accounts", "2",
             "--i-know-this-is-production", "--token", token,
