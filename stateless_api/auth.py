@@ -31,6 +31,10 @@ from gateway.config import DEV_JWT_SECRET
 #: secret is configured (defined by ``gateway.config``). Never valid in production.
 DEV_SECRET = DEV_JWT_SECRET
 
+#: Claim every token of :func:`mint_token` carries (``ordergate token``, the load test's):
+#: a production API refuses such tokens whatever key signed them.
+DEV_TOKEN_CLAIM = "og_dev"
+
 SCOPES = ("trade", "read", "ops")
 DEFAULT_TOKEN_SCOPES = ("trade", "read")
 
@@ -61,6 +65,7 @@ class AuthSettings:
     issuer: str | None = None
     audience: str | None = None
     leeway_seconds: float = 5.0
+    refuse_dev_tokens: bool = False  # production: tokens carrying DEV_TOKEN_CLAIM are refused
 
     @property
     def uses_dev_secret(self) -> bool:
@@ -219,6 +224,8 @@ class TokenVerifier:
 
     def _accept(self, token: str, key: Any, now: float) -> Principal:
         claims = self.decode(token, key, now)
+        if self.settings.refuse_dev_tokens and claims.get(DEV_TOKEN_CLAIM):
+            raise AuthError("development token refused: this API runs in production")
         principal = principal_from_claims(claims)
         if len(self._cache) >= self._cache_max:
             self._cache.clear()
@@ -265,5 +272,6 @@ def mint_token(
         "scope": " ".join(scopes),
         "iat": issued,
         "exp": issued + ttl_seconds,
+        DEV_TOKEN_CLAIM: True,
     }
     return jwt.encode(claims, secret, algorithm="HS256")

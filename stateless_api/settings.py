@@ -32,6 +32,7 @@ def settings_from(config: GatewayConfig) -> ApiSettings:
             jwks_url=j.jwks_url,
             issuer=j.issuer,
             audience=j.audience,
+            refuse_dev_tokens=config.environment == "production",
         ),
         redis_url=config.redis_url,
         redis_cluster=config.redis_cluster,

@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import jwt
 import redis.asyncio as aioredis
 from support.api import ROOT, ApiProcess
-from support.procs import free_port
+from support.procs import RedisServer, free_port
 
 from gateway import keys
 from simulators.loadgen.profiles import account_names
+from stateless_api.auth import mint_token
 
 ORDERGATE = [sys.executable, "-m", "gateway.cli", "loadtest"]
 
@@ -110,3 +114,35 @@ def test_unreachable_api_exits_1_without_a_traceback() -> None:
     assert proc.returncode == 1
     assert f"ordergate loadtest: cannot reach {url}:" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_a_production_api_is_refused_and_refuses_development_tokens(
+    redis_server: RedisServer,
+) -> None:
+    """A load test never reaches production by mistake: loadtest stops at /healthz's
+    environment, and even when told to go on, the API refuses a token minted for development
+    (``og_dev`` claim), though signed with its own production secret."""
+    secret = "production-secret-of-at-least-32-bytes!"
+    env = {"OG_ENVIRONMENT": "production", "OG_JWT_SECRET": secret}
+    proc = ApiProcess(redis_server.url, env=env).start()
+    try:
+        out = _loadtest("--url", proc.url, "--rate", "10", "--duration", "1", "--no-stream")
+        assert out.returncode == 2, out.stderr
+        assert "says environment production: refusing" in out.stderr
+        minted = mint_token("dev", ["LTP00", "LTP01"], secret=secret)
+        out = _loadtest(
+            "--url", proc.url, "--rate", "10", "--duration", "1", "--no-stream",
+            "--accounts", "2", "--account-prefix", "LTP", "--token", minted,
+            "--i-know-this-is-production",
+        )  # fmt: skip
+        assert out.returncode == 1
+        assert "the API refused the token for account LTP00 (401" in out.stderr
+        # a token without the development claim, from the production issuer, is served
+        claims = {"sub": "ops", "accounts": ["LTP00"], "scope": "read", "exp": time.time() + 60}
+        issued = jwt.encode(claims, secret, algorithm="HS256")
+        r = httpx.get(
+            f"{proc.url}/v1/orders?account=LTP00", headers={"Authorization": f"Bearer {issued}"}
+        )
+        assert r.status_code == 200
+    finally:
+        proc.stop()
