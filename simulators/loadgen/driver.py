@@ -1,8 +1,10 @@
 """The open-loop driver: sends request k when it is due, whatever the answers, and times them.
 
 HTTP/1.1 pipelining over a fixed set of keep-alive connections (as ``bench/api.py``): request k
-goes on connection ``k mod n`` at ``start + due(k)``, several due in the same loop tick in one
-write, and answers come back in request order on each connection. Each answer is timed from when
+is sent at ``start + due(k)``; the requests due in one loop tick (1 ms) go out together, in one
+write, on the next connection in turn (one write and, mostly, one read per tick rather than one
+per request: the system calls were most of the generator's CPU), and answers come back in
+request order on each connection. Each answer is timed from when
 its request was DUE (so a stalled server is charged for the wait: no coordinated omission) and
 from when it was WRITTEN (leaving out the generator's own lateness, which is recorded apart: a
 load test must tell a slow server from a slow generator). A connection the server closes (keep-
@@ -284,15 +286,16 @@ class Driver:
         keep_ids = self.keep_order_ids
         k = 0
         pending: list[tuple[int, Request, float]] = []
+        slot = -1
         while k < total:
             now = time.perf_counter()
-            batch: dict[int, list[_Outgoing]] = {}
             while k < total and start + due_at(k) <= now:
                 req = next(requests)
                 due = start + due_at(k)
                 bump(data.due_per_s, due - t0)
                 pending.append((k, req, due))
                 k += 1
+            items: list[_Outgoing] = []
             for i, req, due in pending:
                 oid = None
                 if req.target is not None:
@@ -303,9 +306,10 @@ class Driver:
                 wire = encode(target, token, req.method, req.path(oid), req.body)
                 keep = i if keep_ids and req.op == "submit" else -1
                 changes = oid if req.op in ("cancel", "replace") else None
-                batch.setdefault(i % len(conns), []).append((wire, req.op, due, keep, changes))
+                items.append((wire, req.op, due, keep, changes))
             pending.clear()
-            for slot, items in batch.items():
+            if items:  # this tick's requests: one write, on the next connection in turn
+                slot = (slot + 1) % len(conns)
                 conn = conns[slot]
                 if conn.lost:
                     conn = conns[slot] = _Conn(rec)
