@@ -396,6 +396,8 @@ def run(args: argparse.Namespace) -> int:
         data = coordinator.run(leg_timeout=total_s + args.drain_timeout + 60)
     except (rehearsal.SimulatorError, GeneratorFailed) as exc:
         return _error(str(exc), 1)
+    except KeyboardInterrupt:
+        return _error("interrupted: no report", 130)
     finally:
         if args.simulator and "before" in facts:
             try:

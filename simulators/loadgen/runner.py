@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import queue
+import signal
 import threading
 import time
 import traceback
@@ -191,7 +192,10 @@ async def _ticker(
 
 
 def worker_main(spec: ShardSpec, out: Any, inbox: Any) -> None:
-    """A generator's entry point (process or thread): its result or its error on ``out``."""
+    """A generator's entry point (process or thread): its result or its error on ``out``.
+    A generator process ignores Ctrl-C: the command handles it and stops the generators."""
+    if multiprocessing.parent_process() is not None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         import uvloop
 
@@ -274,12 +278,16 @@ class Coordinator:
                 raise GeneratorFailed(f"generator process {i} died (exit code {w.exitcode})")
 
     def _tick(self, tick: Tick) -> None:
-        got = self.ticks.setdefault(tick.second, [])
-        got.append(tick)
-        if len(got) == len(self.specs):
-            del self.ticks[tick.second]
+        """Pass a second on once every generator reported it, or once a generator is two
+        seconds further (one that finished its share early sends no more ticks)."""
+        self.ticks.setdefault(tick.second, []).append(tick)
+        for second in sorted(self.ticks):
+            got = self.ticks[second]
+            if len(got) < len(self.specs) and second >= tick.second - 1:
+                break
+            del self.ticks[second]
             if self.on_tick is not None:
-                self.on_tick(tick.second, got)
+                self.on_tick(second, got)
 
     def _start_all(self) -> None:
         epoch = time.time() + self.start_delay
@@ -302,14 +310,19 @@ class Coordinator:
                 if self.between_legs is not None and n + 1 < legs:
                     self.between_legs(n)
             results = self._wait("result", 60)
-        finally:
-            self._stop()
+        except BaseException:  # a failure or Ctrl-C: the other generators stop now
+            self._stop(wait=0)
+            raise
+        self._stop(wait=5)
         return merge_wire([results[i] for i in sorted(results)])
 
-    def _stop(self) -> None:
+    def _stop(self, wait: float) -> None:
+        """Join the generator processes (``wait`` s each), then terminate any left. A thread
+        (one generator) is a daemon: it ends with the command."""
         for w in self.workers:
             if isinstance(w, threading.Thread):
                 continue
-            w.join(5)
+            w.join(wait)
             if w.is_alive():
                 w.terminate()
+                w.join(5)

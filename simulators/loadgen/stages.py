@@ -103,7 +103,8 @@ class StageTracker:
 
     def change_sent(self, order_id: str, due: float) -> None:
         """A cancel / replace of ``order_id`` went out (it was due at ``due``)."""
-        self.awaiting_done[order_id] = due
+        if self.watch:
+            self.awaiting_done[order_id] = due
 
     def change_refused_by_api(self, order_id: str) -> None:
         """The API refused the cancel / replace: no venue answer will come for it."""

@@ -6,6 +6,8 @@ production target is refused; the progress line's rules; the report directory.""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ from typing import Any
 
 import pytest
 from support.http_sink import Sink
-from support.procs import free_port
+from support.procs import free_port, wait_until
 
 from simulators.loadgen import slo
 from simulators.loadgen.driver import Driver, parse_url
@@ -220,3 +222,31 @@ def test_the_report_directory_holds_json_html_and_every_order(
     assert html.count("<svg") == 3  # self-contained: nothing fetched
     assert "<script" not in html and "<link" not in html and "src=" not in html
     assert 'data-series="accept"' in html
+
+
+def test_ctrl_c_stops_every_generator_and_exits_130(sink_url: str) -> None:
+    proc = subprocess.Popen(
+        [*LOADTEST, "--url", sink_url, "--rate", "200", "--duration", "30", "--no-stream",
+         "--processes", "2", "--accounts", "4", "--progress"],
+        cwd=str(ROOT), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # its own group, as a terminal runs a job
+    )  # fmt: skip
+    try:
+        assert proc.stderr is not None
+        assert proc.stderr.readline().startswith("[   1/30 s]")  # the load is running
+        os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground group
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    assert "interrupted: no report" in err and "Traceback" not in err
+    wait_until(lambda: not _group_alive(proc.pid), 10, "every generator process gone")
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True

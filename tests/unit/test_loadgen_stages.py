@@ -128,6 +128,7 @@ def test_stage_latencies_also_land_in_the_second_they_were_seen() -> None:
 def test_without_the_stream_only_accept_is_timed_and_nothing_is_awaited() -> None:
     t = StageTracker(watch=False)
     t.accepted("", 0.0, 0.003)
+    t.change_sent("O1", 0.01)
     assert t.hist["accept"].get_total_count() == 1 and t.pending == 0
 
 
