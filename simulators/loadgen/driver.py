@@ -206,12 +206,12 @@ class _Conn(asyncio.Protocol):
                     tracker.accepted("", due, now)  # not watching: the order id is not needed
             elif status >= 300:
                 rec.refused(_text_after(buf, _CODE, body, total) or f"http_{status}")
-                if oid is not None and tracker is not None:
-                    tracker.change_refused_by_api(oid)
             elif keep >= 0 and status == 200:  # a replayed submit: the same order
                 order_id = _text_after(buf, _ORDER_ID, body, total)
                 if order_id is not None:
                     rec.order_ids[keep] = order_id
+            if oid is not None and tracker is not None and rec.open:
+                tracker.change_answered(oid, status == 202, now)
             pos = total
         if pos:
             del buf[:pos]

@@ -52,6 +52,7 @@ class RunData:
     unanswered: dict[str, dict[str, Any]] = field(default_factory=dict)
     change_refused: int = 0
     change_overtaken: int = 0
+    matched_late: int = 0
     orders: list[tuple[str, float, float, float, float]] = field(default_factory=list)
     phases: list[dict[str, Any]] = field(default_factory=list)  # open-burst: backlog, open
 
@@ -66,7 +67,20 @@ class RunData:
         self.unanswered = tracker.unanswered()
         self.change_refused = tracker.change_refused
         self.change_overtaken = tracker.change_overtaken
+        self.matched_late = tracker.matched_late
         self.orders = [(oid, t.accept, t.ack, t.fill, t.done) for oid, t in tracker.orders.items()]
+
+    def add_counts(self, tracker: StageTracker) -> None:
+        """Add an earlier phase's tracker (open-burst's backlog): what never came and the
+        counters (its histograms are reported with the phase)."""
+        for stage, row in tracker.unanswered().items():
+            mine = self.unanswered.setdefault(stage, {**row, "count": 0})
+            mine["count"] += row["count"]
+            if "orders" in row:
+                mine["orders"] = (mine.get("orders", []) + row["orders"])[:LISTED]
+        self.change_refused += tracker.change_refused
+        self.change_overtaken += tracker.change_overtaken
+        self.matched_late += tracker.matched_late
 
     def to_wire(self) -> dict[str, Any]:
         """Plain data (histograms encoded) to send from a generator process."""
@@ -129,6 +143,7 @@ def merge_wire(parts: Sequence[dict[str, Any]]) -> RunData:
                 mine_u.pop("orders", None)
         out.change_refused += p["change_refused"]
         out.change_overtaken += p["change_overtaken"]
+        out.matched_late += p["matched_late"]
         out.orders.extend(p["orders"])
         out.phases.extend(p["phases"])
     return out
@@ -251,6 +266,7 @@ def build_report(
         "unanswered": data.unanswered,
         "changes_refused_by_venue": data.change_refused,
         "changes_overtaken_by_fill": data.change_overtaken,
+        "stream_before_202": data.matched_late,
         "operations": ops,
         "timeline": [
             {

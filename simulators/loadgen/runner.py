@@ -173,6 +173,7 @@ async def _shard(spec: ShardSpec, out: Any, inbox: Any) -> dict[str, Any]:
                 else:
                     mine[stage] = h
         data.orders.extend((oid, x.accept, x.ack, x.fill, x.done) for oid, x in t.orders.items())
+        data.add_counts(t)
     if len(spec.legs) > 1:  # at the end: a backlog's fills come after the market opens
         data.phases = [
             _leg_facts(name, t, start, t0)

@@ -70,6 +70,9 @@ class StageTracker:
     awaiting_fill: dict[str, float] = field(default_factory=dict)  # acked, not filled (resting)
     awaiting_done: dict[str, float] = field(default_factory=dict)  # change requested -> due
     known: set[str] = field(default_factory=set)  # order ids of this generator's 202s
+    # changes sent whose API answer is not read yet -> the stream's outcome seen meanwhile
+    unconfirmed: dict[str, str | None] = field(default_factory=dict)
+    matched_late: int = 0  # stream events read before the 202 that named their order
     early: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     early_count: int = 0
     change_refused: int = 0
@@ -96,19 +99,51 @@ class StageTracker:
         self.awaiting_ack[order_id] = due
         self.awaiting_fill[order_id] = due
         waiting = self.early.pop(order_id, None)
-        if waiting:
+        if waiting:  # read before this 202: they count from now, when they became ours
             self.early_count -= len(waiting)
-            for event, at in waiting:
-                self.event(order_id, event, at)
+            self.matched_late += len(waiting)
+            for event, _ in waiting:
+                self.event(order_id, event, now)
 
     def change_sent(self, order_id: str, due: float) -> None:
-        """A cancel / replace of ``order_id`` went out (it was due at ``due``)."""
+        """A cancel / replace of ``order_id`` went out (it was due at ``due``); the venue's
+        answer is awaited once the API has accepted it (``change_answered``)."""
         if self.watch:
             self.awaiting_done[order_id] = due
+            self.unconfirmed[order_id] = None
 
-    def change_refused_by_api(self, order_id: str) -> None:
-        """The API refused the cancel / replace: no venue answer will come for it."""
-        self.awaiting_done.pop(order_id, None)
+    def change_answered(self, order_id: str, accepted: bool, now: float) -> None:
+        """The API's answer to the cancel / replace of ``order_id`` was read at ``now``: a
+        refused change is forgotten (no venue answer will come for it); an accepted one takes
+        the outcome the stream may already have shown, from now."""
+        if order_id not in self.unconfirmed:
+            return
+        outcome = self.unconfirmed.pop(order_id)
+        if not accepted:
+            self.awaiting_done.pop(order_id, None)
+        elif outcome is not None:
+            self._change_outcome(order_id, outcome, now)
+
+    def _change_outcome(self, order_id: str, outcome: str, now: float) -> None:
+        due = self.awaiting_done.pop(order_id, None)
+        if due is None:
+            return
+        if outcome == "done":
+            self._seen(order_id, "done", due, now)
+        elif outcome == "refused":
+            self.change_refused += 1
+        else:
+            self.change_overtaken += 1  # it ended first: the venue's answer to the change
+            # (a reject of it) changes nothing in the gateway, so no event will come
+
+    def _change_event(self, order_id: str, outcome: str, now: float) -> None:
+        if order_id not in self.awaiting_done:
+            return
+        if order_id in self.unconfirmed:  # the API's answer is not read yet: keep the first
+            if self.unconfirmed[order_id] is None:
+                self.unconfirmed[order_id] = outcome
+            return
+        self._change_outcome(order_id, outcome, now)
 
     def event(self, order_id: str, event: str, now: float) -> None:
         """A stream event for ``order_id`` was read at ``now``."""
@@ -119,13 +154,12 @@ class StageTracker:
             self._hold(order_id, event, now)
             return
         if event in CHANGE_REFUSED:
-            if self.awaiting_done.pop(order_id, None) is not None:
-                self.change_refused += 1
+            self._change_event(order_id, "refused", now)
             return
         if event in DONE_EVENTS:
-            due = self.awaiting_done.pop(order_id, None)
-            if due is not None:
-                self._seen(order_id, "done", due, now)
+            self._change_event(order_id, "done", now)
+        elif event in FINAL:
+            self._change_event(order_id, "overtaken", now)
         due = self.awaiting_ack.pop(order_id, None)
         if due is not None:
             self._seen(order_id, "ack", due, now)
@@ -135,9 +169,6 @@ class StageTracker:
                 self._seen(order_id, "fill", due, now)
         elif event in ENDS_WITHOUT_FILL:
             self.awaiting_fill.pop(order_id, None)
-        if event in FINAL and self.awaiting_done.pop(order_id, None) is not None:
-            self.change_overtaken += 1  # it ended first: the venue's answer to the change
-            # (a reject of it) changes nothing in the gateway, so no event will come
 
     def _seen(self, order_id: str, stage: str, due: float, now: float) -> None:
         self._record(stage, now - due, now)

@@ -52,13 +52,14 @@ def test_the_gateways_own_events_are_not_exchange_answers() -> None:
     assert t.awaiting_ack == {"O1": 100.0}
 
 
-def test_an_event_read_before_its_202_is_matched_once_the_order_id_is_known() -> None:
+def test_an_event_read_before_its_202_counts_from_when_the_202_named_its_order() -> None:
     t = _tracker()
     t.event("O1", "accepted", 100.004)  # the stream beat the HTTP answer
     assert t.hist["ack"].get_total_count() == 0 and t.early_count == 1
     t.accepted("O1", 100.0, 100.006)
-    assert t.orders["O1"].ack == pytest.approx(0.004)
-    assert t.early == {} and t.early_count == 0
+    # only the 202 tells the generator the event is about its order: accept <= ack holds
+    assert t.orders["O1"].ack == t.orders["O1"].accept == pytest.approx(0.006)
+    assert t.early == {} and t.early_count == 0 and t.matched_late == 1
 
 
 def test_events_of_orders_this_generator_did_not_send_time_nothing() -> None:
@@ -75,6 +76,7 @@ def test_a_cancel_is_done_when_the_venue_confirms_it() -> None:
     t.accepted("O1", 100.0, 100.001)
     t.event("O1", "accepted", 100.003)
     t.change_sent("O1", due=100.5)
+    t.change_answered("O1", True, 100.510)
     t.event("O1", "canceled", 100.540)
     assert t.orders["O1"].done == pytest.approx(0.040)
     assert t.hist["done"].get_total_count() == 1 and t.pending == 0
@@ -87,7 +89,8 @@ def test_a_change_the_api_or_venue_refused_is_not_waited_for() -> None:
         t.accepted(oid, 100.0, 100.001)
         t.event(oid, "accepted", 100.002)
         t.change_sent(oid, 100.1)
-    t.change_refused_by_api("A")  # e.g. 409 order_not_open
+    t.change_answered("A", False, 100.11)  # e.g. 409 order_not_open
+    t.change_answered("B", True, 100.11)
     t.event("B", "cancel_rejected", 100.2)
     assert t.pending == 0 and t.change_refused == 1
     assert t.hist["done"].get_total_count() == 0
@@ -98,9 +101,33 @@ def test_a_change_overtaken_by_the_last_fill_is_not_waited_for() -> None:
     t.accepted("O1", 100.0, 100.001)
     t.event("O1", "accepted", 100.002)
     t.change_sent("O1", 100.1)
+    t.change_answered("O1", True, 100.102)
     t.event("O1", "fill", 100.105)  # filled before the venue saw the replace
     assert t.pending == 0 and t.change_overtaken == 1
     assert t.hist["done"].get_total_count() == 0
+
+
+def test_a_fill_read_before_the_apis_refusal_of_the_change_counts_nothing() -> None:
+    """The order filled, so the API answered the cancel 409: the fill, read first, must not
+    count as overtaking a change that was never accepted."""
+    t = _tracker()
+    t.accepted("O1", 100.0, 100.001)
+    t.event("O1", "accepted", 100.002)
+    t.change_sent("O1", 100.1)
+    t.event("O1", "fill", 100.101)
+    t.change_answered("O1", False, 100.103)
+    assert t.pending == 0 and t.change_overtaken == 0 and t.change_refused == 0
+
+
+def test_a_venue_answer_read_before_the_changes_202_counts_from_the_202() -> None:
+    t = _tracker()
+    t.accepted("O1", 100.0, 100.001)
+    t.event("O1", "accepted", 100.002)
+    t.change_sent("O1", 100.1)
+    t.event("O1", "canceled", 100.120)
+    assert t.hist["done"].get_total_count() == 0
+    t.change_answered("O1", True, 100.130)
+    assert t.orders["O1"].done == pytest.approx(0.030) and t.pending == 0
 
 
 def test_what_never_came_is_counted_and_listed_by_stage() -> None:
