@@ -31,6 +31,10 @@ from gateway.config import DEV_JWT_SECRET
 #: secret is configured (defined by ``gateway.config``). Never valid in production.
 DEV_SECRET = DEV_JWT_SECRET
 
+#: Claim every token of :func:`mint_token` carries (``ordergate token``, the load test's):
+#: a production API refuses such tokens whatever key signed them.
+DEV_TOKEN_CLAIM = "og_dev"
+
 SCOPES = ("trade", "read", "ops")
 DEFAULT_TOKEN_SCOPES = ("trade", "read")
 #: Cognito's resource-server form of a scope, ``<resource server>/<scope>``, is accepted for
@@ -78,6 +82,7 @@ class AuthSettings:
     audience: str | None = None
     leeway_seconds: float = 5.0
     resource_server: str = DEFAULT_RESOURCE_SERVER
+    refuse_dev_tokens: bool = False  # production: tokens carrying DEV_TOKEN_CLAIM are refused
 
     @property
     def uses_dev_secret(self) -> bool:
@@ -266,6 +271,8 @@ class TokenVerifier:
 
     def _accept(self, token: str, key: Any, now: float) -> Principal:
         claims = self.decode(token, key, now)
+        if self.settings.refuse_dev_tokens and claims.get(DEV_TOKEN_CLAIM):
+            raise AuthError("development token refused: this API runs in production")
         principal = principal_from_claims(claims, self.settings.resource_server)
         if len(self._cache) >= self._cache_max:
             self._cache.clear()
@@ -312,5 +319,6 @@ def mint_token(
         "scope": " ".join(scopes),
         "iat": issued,
         "exp": issued + ttl_seconds,
+        DEV_TOKEN_CLAIM: True,
     }
     return jwt.encode(claims, secret, algorithm="HS256")

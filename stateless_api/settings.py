@@ -33,6 +33,7 @@ def settings_from(config: GatewayConfig) -> ApiSettings:
             issuer=j.issuer,
             audience=j.audience,
             resource_server=j.resource_server,
+            refuse_dev_tokens=config.environment == "production",
         ),
         redis_url=config.redis_url,
         redis_cluster=config.redis_cluster,

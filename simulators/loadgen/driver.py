@@ -1,8 +1,10 @@
 """The open-loop driver: sends request k when it is due, whatever the answers, and times them.
 
 HTTP/1.1 pipelining over a fixed set of keep-alive connections (as ``bench/api.py``): request k
-goes on connection ``k mod n`` at ``start + due(k)``, several due in the same loop tick in one
-write, and answers come back in request order on each connection. Each answer is timed from when
+is sent at ``start + due(k)``; the requests due in one loop tick (1 ms) go out together, in one
+write, on the next connection in turn (one write and, mostly, one read per tick rather than one
+per request: the system calls were most of the generator's CPU), and answers come back in
+request order on each connection. Each answer is timed from when
 its request was DUE (so a stalled server is charged for the wait: no coordinated omission) and
 from when it was WRITTEN (leaving out the generator's own lateness, which is recorded apart: a
 load test must tell a slow server from a slow generator). A connection the server closes (keep-
@@ -22,8 +24,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .framing import next_answer
-from .profiles import RateSchedule, Request
+from .latency import record
+from .profiles import RateSchedule, Request, Share
 from .report import RunData, bump
+from .stages import StageTracker
 
 # the event loop's timers have millisecond resolution: a tick carries every request due by then
 TICK = 0.001
@@ -84,9 +88,13 @@ def encode(target: Target, token: str, method: str, path: str, body: bytes | Non
 
 
 class _Recorder:
-    def __init__(self, data: RunData, start: float) -> None:
+    """Where answers go: counts and histograms (``RunData``) and, with the stream on, the stage
+    tracker. ``start`` is the run's time zero (perf_counter)."""
+
+    def __init__(self, data: RunData, start: float, tracker: StageTracker | None = None) -> None:
         self.data = data
         self.start = start
+        self.tracker = tracker
         self.open = True  # False once the run is over: late answers and closes are not counted
         self.order_ids: dict[int, str] = {}  # submit index -> order id (mixed profile)
 
@@ -96,11 +104,15 @@ class _Recorder:
         d = self.data
         counts = d.statuses[op]
         counts[status] = counts.get(status, 0) + 1
-        d.from_due[op].append(now - due)
-        d.from_write[op].append(now - written)
+        record(d.from_due[op], now - due)
+        record(d.from_write[op], now - written)
         bump(d.answered_per_s, now - self.start)
         if 200 <= status < 300:
             bump(d.ok_per_s, now - self.start)
+
+    def refused(self, code: str) -> None:
+        if self.open:
+            self.data.error_codes[code] = self.data.error_codes.get(code, 0) + 1
 
     def lost(self, n: int) -> None:
         if self.open:
@@ -108,6 +120,23 @@ class _Recorder:
 
 
 _ORDER_ID = b'"order_id":"'
+_CODE = b'"code":"'
+
+
+def _text_after(buf: bytearray, marker: bytes, start: int, end: int) -> str | None:
+    """The JSON string value after ``marker`` in ``buf[start:end]`` (no escapes expected)."""
+    j = buf.find(marker, start, end)
+    if j < 0:
+        return None
+    j += len(marker)
+    return buf[j : buf.find(b'"', j)].decode()
+
+
+# one request in flight: op, due, written, submit index whose order id to keep (or -1), and the
+# order id a cancel / replace acts on (None for the others)
+_Inflight = tuple[str, float, float, int, "str | None"]
+# one request to write: its bytes, op, due, keep, order id acted on
+_Outgoing = tuple[bytes, str, float, int, "str | None"]
 
 
 class _Conn(asyncio.Protocol):
@@ -117,9 +146,8 @@ class _Conn(asyncio.Protocol):
     def __init__(self, rec: _Recorder) -> None:
         self.rec = rec
         self.buf = bytearray()
-        # (op, due, written, submit index whose order id to keep or -1) per request in flight
-        self.inflight: deque[tuple[str, float, float, int]] = deque()
-        self.queued: list[tuple[bytes, str, float, int]] = []
+        self.inflight: deque[_Inflight] = deque()
+        self.queued: list[_Outgoing] = []
         self.transport: asyncio.Transport | None = None
         self.lost = False
 
@@ -127,12 +155,7 @@ class _Conn(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         if self.queued:
             queued, self.queued = self.queued, []
-            now = time.perf_counter()
-            for _, op, due, keep in queued:
-                self.inflight.append((op, due, now, keep))
-                self.rec.data.lateness.append(now - due)
-                bump(self.rec.data.sent_per_s, now - self.rec.start)
-            self.transport.write(b"".join(q[0] for q in queued))  # type: ignore[union-attr]
+            self.send(queued)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -140,16 +163,20 @@ class _Conn(asyncio.Protocol):
         self.inflight.clear()
         self.queued.clear()
 
-    def send(self, batch: list[tuple[bytes, str, float, int]]) -> None:
+    def send(self, batch: list[_Outgoing]) -> None:
         """Several pipelined requests in one write (one syscall per connection per tick)."""
         if self.transport is None:
             self.queued.extend(batch)
             return
         now = time.perf_counter()
         d = self.rec.data
-        for _, op, due, keep in batch:
-            self.inflight.append((op, due, now, keep))
-            d.lateness.append(now - due)
+        lateness = d.lateness
+        tracker = self.rec.tracker
+        for _, op, due, keep, oid in batch:
+            self.inflight.append((op, due, now, keep, oid))
+            record(lateness, now - due)
+            if oid is not None and tracker is not None:
+                tracker.change_sent(oid, due)
         bump(d.sent_per_s, now - self.rec.start, len(batch))
         self.transport.write(b"".join(b[0] for b in batch))
 
@@ -158,18 +185,33 @@ class _Conn(asyncio.Protocol):
         buf = self.buf
         pos = 0
         now = time.perf_counter()
+        rec = self.rec
+        tracker = rec.tracker
         while self.inflight:
             answer = next_answer(buf, pos)
             if answer is None:
                 break
             status, body, total = answer
-            op, due, written, keep = self.inflight.popleft()
-            if keep >= 0 and status in (200, 202):
-                j = buf.find(_ORDER_ID, body, total)
-                if j >= 0:
-                    j += len(_ORDER_ID)
-                    self.rec.order_ids[keep] = buf[j : buf.find(b'"', j)].decode()
-            self.rec.answer(op, status, due, written, now)
+            op, due, written, keep, oid = self.inflight.popleft()
+            rec.answer(op, status, due, written, now)
+            if status == 202 and op == "submit":
+                if keep >= 0 or (tracker is not None and tracker.watch):
+                    order_id = _text_after(buf, _ORDER_ID, body, total)
+                    if order_id is not None:
+                        if keep >= 0:
+                            rec.order_ids[keep] = order_id
+                        if tracker is not None and rec.open:
+                            tracker.accepted(order_id, due, now)
+                elif tracker is not None and rec.open:
+                    tracker.accepted("", due, now)  # not watching: the order id is not needed
+            elif status >= 300:
+                rec.refused(_text_after(buf, _CODE, body, total) or f"http_{status}")
+            elif keep >= 0 and status == 200:  # a replayed submit: the same order
+                order_id = _text_after(buf, _ORDER_ID, body, total)
+                if order_id is not None:
+                    rec.order_ids[keep] = order_id
+            if oid is not None and tracker is not None and rec.open:
+                tracker.change_answered(oid, status == 202, now)
             pos = total
         if pos:
             del buf[:pos]
@@ -189,6 +231,120 @@ async def _connect(target: Target, conn: _Conn) -> None:
         conn.connection_lost(None)
 
 
+class Driver:
+    """The open-loop client over ``connections`` keep-alive connections. ``connect`` first, then
+    one or more ``run`` (a schedule from a start time), ``drain``, and ``close``."""
+
+    def __init__(
+        self,
+        target: Target,
+        token: str,
+        connections: int,
+        tracker: StageTracker | None = None,
+        keep_order_ids: bool = False,
+    ) -> None:
+        self.target = target
+        self.token = token
+        self.n = connections
+        self.keep_order_ids = keep_order_ids
+        self.data = RunData()
+        self.rec = _Recorder(self.data, 0.0, tracker)
+        self.conns: list[_Conn] = []
+        self.reconnects: set[asyncio.Task[None]] = set()
+
+    async def connect(self) -> None:
+        """Open every connection; ``Unreachable`` if they cannot be opened."""
+        loop = asyncio.get_running_loop()
+        try:
+            for _ in range(self.n):
+                conn = _Conn(self.rec)
+                await loop.create_connection(
+                    lambda new=conn: new,
+                    self.target.host,
+                    self.target.port,
+                    ssl=self.target.ssl_context(),
+                )
+                self.conns.append(conn)
+        except OSError as exc:
+            self.close()
+            raise Unreachable(f"cannot connect to {self.target.base}: {exc}") from None
+
+    def set_zero(self, t0: float) -> None:
+        """The run's time zero (perf_counter): per-second counts are seconds from it."""
+        self.rec.start = t0
+
+    async def run(
+        self, requests: Iterator[Request], schedule: RateSchedule | Share, start: float
+    ) -> None:
+        """Send request k at ``start + schedule.due(k)`` (perf_counter), whatever the answers."""
+        loop = asyncio.get_running_loop()
+        data, rec, target, token = self.data, self.rec, self.target, self.token
+        conns = self.conns
+        t0 = rec.start
+        total = schedule.total
+        due_at = schedule.due
+        keep_ids = self.keep_order_ids
+        k = 0
+        pending: list[tuple[int, Request, float]] = []
+        slot = -1
+        while k < total:
+            now = time.perf_counter()
+            while k < total and start + due_at(k) <= now:
+                req = next(requests)
+                due = start + due_at(k)
+                bump(data.due_per_s, due - t0)
+                pending.append((k, req, due))
+                k += 1
+            items: list[_Outgoing] = []
+            for i, req, due in pending:
+                oid = None
+                if req.target is not None:
+                    oid = rec.order_ids.get(req.target)
+                    if oid is None:  # its submit was refused or is not answered yet
+                        data.skipped[req.op] = data.skipped.get(req.op, 0) + 1
+                        continue
+                wire = encode(target, token, req.method, req.path(oid), req.body)
+                keep = i if keep_ids and req.op == "submit" else -1
+                changes = oid if req.op in ("cancel", "replace") else None
+                items.append((wire, req.op, due, keep, changes))
+            pending.clear()
+            if items:  # this tick's requests: one write, on the next connection in turn
+                slot = (slot + 1) % len(conns)
+                conn = conns[slot]
+                if conn.lost:
+                    conn = conns[slot] = _Conn(rec)
+                    task = loop.create_task(_connect(target, conn))
+                    self.reconnects.add(task)
+                    task.add_done_callback(self.reconnects.discard)
+                conn.send(items)
+                data.sent += len(items)
+            if k < total:
+                await asyncio.sleep(max(TICK, start + due_at(k) - time.perf_counter()))
+        data.send_seconds = time.perf_counter() - t0
+
+    @property
+    def in_flight(self) -> int:
+        d = self.data
+        return d.sent - d.answered - d.connection_errors
+
+    async def drain(self, timeout: float) -> None:
+        """Wait until every request is answered and, with the stream on, every accepted order
+        acknowledged and every change answered, or ``timeout`` s; then count the timeouts."""
+        tracker = self.rec.tracker
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.in_flight <= 0 and (tracker is None or tracker.pending == 0):
+                break
+            await asyncio.sleep(0.005)
+        self.data.timeouts = max(0, self.in_flight)
+
+    def close(self) -> None:
+        self.rec.open = False
+        for c in self.conns:
+            if c.transport is not None:
+                c.transport.close()
+
+
 async def run_load(
     target: Target,
     token: str,
@@ -198,75 +354,19 @@ async def run_load(
     drain_timeout: float,
     keep_order_ids: bool = False,
 ) -> RunData:
-    """Run the schedule; the answers not back ``drain_timeout`` s after the last send are
-    timeouts. ``keep_order_ids``: remember each submit's order id, for later requests that act
-    on it (``Request.target``). ``Unreachable`` if not even the connections could be opened."""
-    loop = asyncio.get_running_loop()
-    data = RunData()
-    rec = _Recorder(data, 0.0)
-    conns: list[_Conn] = []
-    try:
-        for _ in range(connections):
-            conn = _Conn(rec)
-            await loop.create_connection(
-                lambda new=conn: new, target.host, target.port, ssl=target.ssl_context()
-            )
-            conns.append(conn)
-    except OSError as exc:
-        for c in conns:
-            if c.transport is not None:
-                c.transport.close()
-        raise Unreachable(f"cannot connect to {target.base}: {exc}") from None
-    total = schedule.total
+    """One schedule from now, then the drain: the answers not back ``drain_timeout`` s after
+    the last send are timeouts. ``Unreachable`` if not even the connections could be opened."""
+    driver = Driver(target, token, connections, keep_order_ids=keep_order_ids)
+    await driver.connect()
     cpu0 = time.process_time()
     start = time.perf_counter() + 0.05
-    rec.start = start
-    k = 0
-    pending: list[tuple[int, Request, float]] = []
-    reconnects: set[asyncio.Task[None]] = set()
-    while k < total:
-        now = time.perf_counter()
-        batch: dict[int, list[tuple[bytes, str, float, int]]] = {}
-        while k < total and start + schedule.due(k) <= now:
-            req = next(requests)
-            due = start + schedule.due(k)
-            bump(data.due_per_s, due - start)
-            pending.append((k, req, due))
-            k += 1
-        for i, req, due in pending:
-            if req.target is not None:
-                order_id = rec.order_ids.get(req.target)
-                if order_id is None:  # its submit was refused or is not answered yet
-                    data.skipped[req.op] = data.skipped.get(req.op, 0) + 1
-                    continue
-                wire = encode(target, token, req.method, req.path(order_id), req.body)
-            else:
-                wire = encode(target, token, req.method, req.path(), req.body)
-            keep = i if keep_order_ids and req.op == "submit" else -1
-            batch.setdefault(i % len(conns), []).append((wire, req.op, due, keep))
-        pending.clear()
-        for slot, items in batch.items():
-            conn = conns[slot]
-            if conn.lost:
-                conn = conns[slot] = _Conn(rec)
-                reconnects.add(task := loop.create_task(_connect(target, conn)))
-                task.add_done_callback(reconnects.discard)
-            conn.send(items)
-            data.sent += len(items)
-        if k < total:
-            await asyncio.sleep(max(TICK, start + schedule.due(k) - time.perf_counter()))
-    data.send_seconds = time.perf_counter() - start
-    deadline = time.perf_counter() + drain_timeout
-    while data.answered + data.connection_errors < data.sent and time.perf_counter() < deadline:
-        await asyncio.sleep(0.005)
-    data.timeouts = data.sent - data.answered - data.connection_errors
-    data.wall_seconds = time.perf_counter() - start
-    data.generator_cpu_seconds = time.process_time() - cpu0
-    rec.open = False
-    for c in conns:
-        if c.transport is not None:
-            c.transport.close()
-    return data
+    driver.set_zero(start)
+    await driver.run(requests, schedule, start)
+    await driver.drain(drain_timeout)
+    driver.data.wall_seconds = time.perf_counter() - start
+    driver.data.generator_cpu_seconds = time.process_time() - cpu0
+    driver.close()
+    return driver.data
 
 
 @dataclass(frozen=True, slots=True)

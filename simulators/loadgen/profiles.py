@@ -24,7 +24,7 @@ import random
 from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from gateway import market_rules
@@ -297,3 +297,42 @@ class RateSchedule:
         if a == 0:
             return k / r0
         return (-r0 + math.sqrt(r0 * r0 + 4 * a * k)) / (2 * a)
+
+
+@dataclass(frozen=True, slots=True)
+class Share:
+    """Generator ``index`` of ``count``'s share of a schedule: requests k = index, index +
+    count, ... of the whole run, at the whole run's due times, so the shares interleave into
+    exactly the schedule one generator would have sent."""
+
+    schedule: RateSchedule
+    index: int = 0
+    count: int = 1
+
+    @property
+    def total(self) -> int:
+        whole = self.schedule.total
+        return max(0, (whole - self.index + self.count - 1) // self.count)
+
+    def due(self, j: int) -> float:
+        return self.schedule.due(j * self.count + self.index)
+
+    @property
+    def min_rate(self) -> float:
+        return self.schedule.min_rate / self.count
+
+
+def make_requests(
+    profile: str, accounts: Sequence[str], run_id: str, seed: int, min_age: int
+) -> Iterator[Request]:
+    """The request sequence of ``profile`` over ``accounts``, with today's (Tokyo) prices."""
+    from zoneinfo import ZoneInfo
+
+    on = datetime.now(ZoneInfo("Asia/Tokyo")).date()
+    symbols = priced_symbols(ReferenceData.load(), on)
+    unit = market_rules.trading_unit(on)
+    if profile == "mixed":
+        return mixed_profile(symbols, accounts, unit, run_id, seed, min_age)
+    if profile == "cross":
+        return cross_profile(symbols, accounts, unit, run_id)
+    return submit_profile(symbols, accounts, unit, run_id, seed)

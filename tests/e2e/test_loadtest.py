@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
+import httpx
+import jwt
 import redis.asyncio as aioredis
 from support.api import ROOT, ApiProcess
-from support.procs import free_port
+from support.procs import RedisServer, free_port
 
 from gateway import keys
 from simulators.loadgen.profiles import account_names
+from stateless_api.auth import mint_token
 
 ORDERGATE = [sys.executable, "-m", "gateway.cli", "loadtest"]
 
@@ -29,7 +33,7 @@ def _run(api: ApiProcess, tmp_path: Path, profile: str, prefix: str) -> dict[str
     out = tmp_path / "out.json"
     proc = _loadtest(
         "--url", api.url, "--rate", "300", "--duration", "2", "--profile", profile,
-        "--accounts", "20", "--account-prefix", prefix, "--json", str(out),
+        "--accounts", "20", "--account-prefix", prefix, "--json", str(out), "--no-stream",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr + proc.stdout
     assert "Traceback" not in proc.stderr
@@ -51,7 +55,7 @@ async def _orders_in_redis(r: aioredis.Redis, prefix: str) -> dict[str, int]:
 
 def _sane(latency: dict[str, Any]) -> None:
     assert latency["count"] > 0
-    assert 0 < latency["p50_ms"] <= latency["p99_ms"] <= latency["max_ms"] < 5000
+    assert 0 < latency["p50"] <= latency["p99"] <= latency["max"] < 5000
 
 
 async def test_submit_profile_every_order_accepted_and_stored(
@@ -60,12 +64,13 @@ async def test_submit_profile_every_order_accepted_and_stored(
     report = _run(api, tmp_path, "submit", "LTS")
     assert report["planned"] == report["sent"] == 600
     assert report["statuses"] == {"202": 600} and report["accepted"] == 600
-    assert report["errors"] == {"connection": 0, "timeouts": 0, "status_5xx": 0}
+    assert report["errors"] == {}
     assert report["token"].startswith("development token")
     submit = report["operations"]["submit"]
     _sane(submit["latency_from_due_ms"])
     _sane(submit["latency_from_write_ms"])
-    assert sum(s["due"] for s in report["per_second"]) == 600
+    assert sum(s["due"] for s in report["timeline"]) == 600
+    assert report["stages"]["accept"]["count"] == 600
     assert report["generator"]["send_lateness_ms"]["count"] == 600
     assert await _orders_in_redis(redis_client, "LTS") == {"pending_new": 600}
 
@@ -80,7 +85,7 @@ async def test_mixed_profile_cancels_replaces_and_reads_its_own_orders(
         == 600
     )
     assert not [s for s in report["statuses"] if int(s) >= 500]
-    assert report["errors"] == {"connection": 0, "timeouts": 0, "status_5xx": 0}
+    assert not {"connection", "timeout"} & set(report["errors"])
     ops = report["operations"]
     assert ops["cancel"]["statuses"].get("202", 0) > 0
     assert ops["replace"]["statuses"].get("202", 0) > 0
@@ -109,3 +114,35 @@ def test_unreachable_api_exits_1_without_a_traceback() -> None:
     assert proc.returncode == 1
     assert f"ordergate loadtest: cannot reach {url}:" in proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_a_production_api_is_refused_and_refuses_development_tokens(
+    redis_server: RedisServer,
+) -> None:
+    """A load test never reaches production by mistake: loadtest stops at /healthz's
+    environment, and even when told to go on, the API refuses a token minted for development
+    (``og_dev`` claim), though signed with its own production secret."""
+    secret = "production-secret-of-at-least-32-bytes!"
+    env = {"OG_ENVIRONMENT": "production", "OG_JWT_SECRET": secret}
+    proc = ApiProcess(redis_server.url, env=env).start()
+    try:
+        out = _loadtest("--url", proc.url, "--rate", "10", "--duration", "1", "--no-stream")
+        assert out.returncode == 2, out.stderr
+        assert "says environment production: refusing" in out.stderr
+        minted = mint_token("dev", ["LTP00", "LTP01"], secret=secret)
+        out = _loadtest(
+            "--url", proc.url, "--rate", "10", "--duration", "1", "--no-stream",
+            "--accounts", "2", "--account-prefix", "LTP", "--token", minted,
+            "--i-know-this-is-production",
+        )  # fmt: skip
+        assert out.returncode == 1
+        assert "the API refused the token for account LTP00 (401" in out.stderr
+        # a token without the development claim, from the production issuer, is served
+        claims = {"sub": "ops", "accounts": ["LTP00"], "scope": "read", "exp": time.time() + 60}
+        issued = jwt.encode(claims, secret, algorithm="HS256")
+        r = httpx.get(
+            f"{proc.url}/v1/orders?account=LTP00", headers={"Authorization": f"Bearer {issued}"}
+        )
+        assert r.status_code == 200
+    finally:
+        proc.stop()
