@@ -10,10 +10,10 @@ import logging
 import os
 import sys
 
+from gateway.auth import check_production_safety
 from gateway.config import ConfigError
 
 from . import server
-from .auth import check_production_safety
 from .fastpath import FastHttpToolsProtocol
 from .settings import load_settings
 

@@ -34,11 +34,11 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from gateway.auth import Principal
 from gateway.orders import MomentRefusal, SubmitCall, SubmitOutcome
 from gateway.scripts import unavailable
 
 from . import parsing, submit
-from .auth import Principal
 from .context import ApiContext, too_large
 from .http import OneWriteHttpToolsProtocol, _Collector
 

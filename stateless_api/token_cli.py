@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .auth import DEFAULT_TOKEN_SCOPES, SCOPES, mint_token
+from gateway.auth import DEFAULT_TOKEN_SCOPES, SCOPES, mint_token
+
 from .settings import load_settings
 
 

@@ -183,7 +183,7 @@ async def _run(
                 f"(a token granting {accounts[0]}..{accounts[-1]})",
                 2,
             )
-        from stateless_api.auth import mint_token
+        from gateway.auth import mint_token
 
         token = mint_token(f"loadtest-{run_id}", accounts, ("trade", "read"))
         health = await probe(target, token, accounts[0])
