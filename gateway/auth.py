@@ -9,7 +9,7 @@ Two ways to trust a token, chosen by configuration:
 
 Verification is pure apart from fetching the JWKS, which :class:`JwksKeys` does off the event
 loop. The claims the API relies on: ``sub``, ``accounts`` (list of account ids) and ``scope``
-(``trade``, ``read``, ``ops``; a space-separated string as Cognito writes it, or a list).
+(``trade``, ``read``, ``ops``, and the console's ``ops:read``, ``ops:halt``, ``sim:control``; a space-separated string as Cognito writes it, or a list).
 """
 
 from __future__ import annotations
@@ -31,7 +31,10 @@ from gateway.config import DEV_JWT_SECRET
 #: secret is configured (defined by ``gateway.config``). Never valid in production.
 DEV_SECRET = DEV_JWT_SECRET
 
-SCOPES = ("trade", "read", "ops")
+#: ``ops:read`` / ``ops:halt`` / ``sim:control`` are the console's: each grants one thing and
+#: none implies another (``ops`` stays the API's scope for /metrics and halt).
+CONSOLE_SCOPES = ("ops:read", "ops:halt", "sim:control")
+SCOPES = ("trade", "read", "ops", *CONSOLE_SCOPES)
 DEFAULT_TOKEN_SCOPES = ("trade", "read")
 
 
