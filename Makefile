@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## make test: create .venv, install the project with its test extras, lint, type-check, run the whole suite
 test: $(STAMP)
-	$(BIN)/ruff check gateway connector stateless_api simulators tests bench
+	$(BIN)/ruff check gateway connector stateless_api simulators console tests bench
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 
@@ -42,8 +42,8 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway connector stateless_api simulators tests bench
-	$(BIN)/ruff format --check gateway connector stateless_api simulators tests bench
+	$(BIN)/ruff check gateway connector stateless_api simulators console tests bench
+	$(BIN)/ruff format --check gateway connector stateless_api simulators console tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
