@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,12 +15,12 @@ import httpx
 import pytest
 from support.api import order_body
 from support.procs import free_port, wait_until
+from support.stack_up import UP, UpProcess
 
 from gateway.stack.redis_server import find_redis_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 ROOT = Path(__file__).resolve().parents[2]
-UP = [sys.executable, "-m", "gateway.cli", "up"]
 
 
 def children_of(pid: int) -> set[int]:
@@ -51,55 +50,6 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
-
-
-class UpProcess:
-    def __init__(self, tmp: Path, *args: str) -> None:
-        self.out = tmp / "up.out"
-        self.data = tmp / "data"
-        self.argv = [*UP, "--data-dir", str(self.data), *args]
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self, own_group: bool = False) -> UpProcess:
-        """``own_group``: run it as a terminal runs a job (its own process group)."""
-        with open(self.out, "wb") as f:
-            self.proc = subprocess.Popen(
-                self.argv,
-                cwd=ROOT,
-                stdout=f,
-                stderr=subprocess.STDOUT,
-                start_new_session=own_group,
-            )
-        return self
-
-    def text(self) -> str:
-        return self.out.read_text(errors="replace")
-
-    def value(self, name: str) -> str:
-        m = re.search(rf"^{name}=(\S+)$", self.text(), re.M)
-        assert m, f"no {name}= line in:\n{self.text()}"
-        return m.group(1)
-
-    def wait_ready(self) -> None:
-        assert self.proc is not None
-        wait_until(
-            lambda: (
-                self.proc is not None
-                and (self.proc.poll() is not None or "\nTOKEN=" in self.text())
-            ),
-            60,
-            "ordergate up to print the token",
-        )
-        assert self.proc.poll() is None, f"ordergate up exited:\n{self.text()}"
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
 
 
 @pytest.fixture
