@@ -444,6 +444,7 @@ def build_app(console: Console) -> Starlette:
         routes=[
             Route("/", overview),
             Route("/readyz", readyz),
+            Route("/favicon.ico", lambda request: Response(status_code=204)),
             Route("/overview/events", overview_events),
             Route("/login", login_page, methods=["GET"]),
             Route("/login", login_submit, methods=["POST"]),
