@@ -13,12 +13,12 @@ import httpx
 import msgpack
 import pytest
 import redis
+from support.console import ConsoleProcess
+from support.procs import RedisServer
 
 from gateway import keys
 from gateway.auth import mint_token
 from gateway.ids import new_order_id
-from support.console import ConsoleProcess
-from support.procs import RedisServer
 
 pytestmark = pytest.mark.integration
 
