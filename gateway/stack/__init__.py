@@ -242,7 +242,10 @@ def run(args: argparse.Namespace) -> int:
                 return None if dead is None else f"{dead.name} (pid {dead.pid}) exited"
 
             api_url = f"http://127.0.0.1:{ports.api[0]}"
-            code = Demo(api_url, token, opts.venue, _say, abort=abort).run()
+            console_url = f"http://127.0.0.1:{ports.console}" if ports.console else None
+            code = Demo(
+                api_url, token, opts.venue, _say, abort=abort, console_url=console_url
+            ).run()
             dead = sup.first_dead()
             if dead is not None:
                 raise StackError(_died(dead))
