@@ -42,7 +42,7 @@ from .security import (
     login_nonce,
     require,
 )
-from .simctl import ControlError, Simulator, fault_body, kill_switch_body, phase_body
+from .simctl import ControlError, Simulator, fault_body, phase_body, switch_body
 
 log = logging.getLogger("ordergate.console")
 
@@ -409,7 +409,10 @@ def _sim_action(path: str, body_of: Callable[[Any], dict[str, Any]]) -> Handler:
 
 sim_fault = action(Scope.sim, "simulator fault")(_sim_action("/faults", fault_body))
 sim_phase = action(Scope.sim, "simulator phase")(_sim_action("/phase", phase_body))
-sim_kill = action(Scope.sim, "simulator kill switch")(_sim_action("/kill-switch", kill_switch_body))
+sim_kill = action(Scope.sim, "simulator kill switch")(_sim_action("/kill-switch", switch_body))
+sim_cod = action(Scope.sim, "simulator cancel on disconnect")(
+    _sim_action("/cancel-on-disconnect", switch_body)
+)
 
 
 class SecurityHeaders:
@@ -455,6 +458,7 @@ def build_app(console: Console) -> Starlette:
             Route("/simulators/faults", sim_fault, methods=["POST"]),
             Route("/simulators/phase", sim_phase, methods=["POST"]),
             Route("/simulators/kill-switch", sim_kill, methods=["POST"]),
+            Route("/simulators/cancel-on-disconnect", sim_cod, methods=["POST"]),
             Route("/halt", halt, methods=["POST"]),
             Route("/resume", resume, methods=["POST"]),
             Route("/audit", audit_page),

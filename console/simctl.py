@@ -104,7 +104,8 @@ def phase_body(form: Any) -> dict[str, Any]:
     return {"phase": None if phase == "clock" else phase}
 
 
-def kill_switch_body(form: Any) -> dict[str, Any]:
+def switch_body(form: Any) -> dict[str, Any]:
+    """``{"active": bool, "session": optional}``: the kill switch and cancel-on-disconnect."""
     active = str(form.get("active", "")).strip().lower()
     if active not in ("true", "false"):
         raise ControlError(400, "active: true or false")

@@ -365,6 +365,10 @@ def _sim_forms(i: int, csrf: str, sessions: list[str]) -> str:
         f'<form method="post" action="/simulators/kill-switch" data-confirm="Flip the kill switch?">'
         f'{hidden}{sess}<select name="active"><option value="true">on</option>'
         '<option value="false">off</option></select> <button class="danger">Kill switch</button></form>'
+        f'<form method="post" action="/simulators/cancel-on-disconnect" '
+        f'data-confirm="Change cancel-on-disconnect?">'
+        f'{hidden}{sess}<select name="active"><option value="true">on</option>'
+        '<option value="false">off</option></select> <button>Cancel on disconnect</button></form>'
     )
 
 

@@ -165,6 +165,37 @@ def test_fault_injected_from_the_console_and_the_session_recovers(
     page.context.close()
 
 
+def test_cancel_on_disconnect_set_from_the_console_cancels_a_resting_order(
+    browser: Any, stack: UpProcess
+) -> None:
+    api, token = stack.value("API_URL"), stack.value("TOKEN")
+    auth = {"Authorization": f"Bearer {token}"}
+    page = logged_in(browser, stack, ordergate_token("--scope", ALL_SCOPES))
+    page.click("nav >> text=Simulators")
+    form = page.locator("form[action='/simulators/cancel-on-disconnect']")
+    form.locator("select[name=active]").select_option("true")
+    form.locator("button").click()
+    playwright_sync.expect(page.locator(".flash")).to_contain_text('"cancel_on_disconnect": true')
+    cells = page.locator("table.sessions tbody tr td")
+    assert cells.nth(5).inner_text() == "true"  # the simulator's state says so
+    body = order_body(account="DEMO-BUY", client_order_id="cod-1", venue="TSE", price="2700")
+    order_id = httpx.post(f"{api}/v1/orders", json=body, headers=auth).json()["order_id"]
+
+    def status() -> str:
+        return str(httpx.get(f"{api}/v1/orders/{order_id}", headers=auth).json()["status"])
+
+    wait_until(lambda: status() == "new", 20, "the order to rest at the exchange")
+    form = page.locator("form[action='/simulators/faults']")
+    form.locator("select[name=fault]").select_option("disconnect")
+    form.locator("button").click()
+    wait_until(lambda: status() == "canceled", 60, "the cancel-on-disconnect report")
+    form = page.locator("form[action='/simulators/cancel-on-disconnect']")
+    form.locator("select[name=active]").select_option("false")
+    form.locator("button").click()
+    playwright_sync.expect(page.locator(".flash")).to_contain_text('"cancel_on_disconnect": false')
+    page.context.close()
+
+
 def test_action_without_its_scope_is_refused_and_audited(browser: Any, stack: UpProcess) -> None:
     page = logged_in(browser, stack, ordergate_token("--scope", "ops:read sim:control"))
     page.locator("form[action='/halt'] button").click()

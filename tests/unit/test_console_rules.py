@@ -7,7 +7,7 @@ import pytest
 
 from console.reads import SearchError, parse_query
 from console.security import Forbidden, Scope, cookie_attributes, csrf_ok, csrf_token, require
-from console.simctl import FAULTS, ControlError, fault_body, kill_switch_body, phase_body
+from console.simctl import FAULTS, ControlError, fault_body, phase_body, switch_body
 from gateway.auth import Principal
 
 
@@ -79,14 +79,14 @@ def test_bad_fault_form_is_refused_before_calling_the_simulator(form: dict[str, 
 def test_phase_and_kill_switch_forms() -> None:
     assert phase_body({"phase": "clock"}) == {"phase": None}
     assert phase_body({"phase": "closed"}) == {"phase": "closed"}
-    assert kill_switch_body({"active": "false", "session": "*"}) == {
+    assert switch_body({"active": "false", "session": "*"}) == {
         "active": False,
         "session": "*",
     }
     with pytest.raises(ControlError):
         phase_body({"phase": "lunch"})
     with pytest.raises(ControlError):
-        kill_switch_body({"active": "yes"})
+        switch_body({"active": "yes"})
 
 
 @pytest.mark.parametrize(
