@@ -109,20 +109,30 @@ async def _caller(console: Console, request: Request) -> Caller | None:
 Handler = Callable[[Request, Caller], Awaitable[Response]]
 
 
+async def _authenticated(request: Request, *, page: bool) -> Caller | Response:
+    """The caller, or the answer for one who is not logged in: a page sends a browser to the
+    login form, a form post gets 401. A bad or expired token also clears the cookie."""
+    try:
+        caller = await _caller(request.app.state.console, request)
+    except AuthError as exc:
+        resp = _html(views.refused(f"not logged in: {exc}", None), 401)
+        resp.delete_cookie(SESSION_COOKIE, path="/")
+        return resp
+    if caller is None:
+        if page:
+            return RedirectResponse("/login", 303)
+        return _html(views.refused("not logged in", None), 401)
+    return caller
+
+
 def view(scope: Scope) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """A page: authenticated, with ``scope``; a browser without a session goes to log in."""
 
     def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            console: Console = request.app.state.console
-            try:
-                caller = await _caller(console, request)
-            except AuthError as exc:
-                resp = _html(views.refused(f"not logged in: {exc}", None), 401)
-                resp.delete_cookie(SESSION_COOKIE, path="/")
-                return resp
-            if caller is None:
-                return RedirectResponse("/login", 303)
+            caller = await _authenticated(request, page=True)
+            if not isinstance(caller, Caller):
+                return caller
             try:
                 require(caller.principal, scope)
             except Forbidden as exc:
@@ -143,12 +153,9 @@ def action(
     def wrap(fn: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             console: Console = request.app.state.console
-            try:
-                caller = await _caller(console, request)
-            except AuthError as exc:
-                return _html(views.refused(f"not logged in: {exc}", None), 401)
-            if caller is None:
-                return _html(views.refused("not logged in", None), 401)
+            caller = await _authenticated(request, page=False)
+            if not isinstance(caller, Caller):
+                return caller
             try:
                 form = await read_form(request)
             except FormError as exc:

@@ -291,28 +291,12 @@ def timeline(steps: list[TrailStep]) -> str:
 
 
 def order(o: Order, steps: list[TrailStep], who: str, csrf: str | None) -> str:
-    j = o.to_json()
+    j = o.to_json()  # the API's view of the order, status first; fills and trail below
+    shown = {"status": j.pop("status"), **j}
     fields = [
-        (k, j.get(k))
-        for k in (
-            "status",
-            "account",
-            "client_order_id",
-            "symbol",
-            "side",
-            "type",
-            "quantity",
-            "price",
-            "time_in_force",
-            "venue",
-            "cum_qty",
-            "leaves_qty",
-            "avg_px",
-            "created_at",
-            "updated_at",
-            "reason",
-        )
-        if j.get(k) is not None
+        (k, v)
+        for k, v in shown.items()
+        if k not in ("order_id", "fills", "partition") and v is not None
     ]
     dl = "".join(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in fields)
     fills = (

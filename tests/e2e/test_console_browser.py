@@ -88,6 +88,19 @@ def logged_in(browser: Any, stack: UpProcess, token: str) -> Any:
     return page
 
 
+def submit(page: Any, action: str, **fields: str) -> None:
+    """Fill the form posting to ``action`` (selects and inputs by name) and press its button;
+    the confirmation dialog is accepted by ``logged_in``'s handler."""
+    form = page.locator(f"form[action='{action}']")
+    for name, value in fields.items():
+        control = form.locator(f"[name={name}]")
+        if control.evaluate("e => e.tagName") == "SELECT":
+            control.select_option(value)
+        else:
+            control.fill(value)
+    form.locator("button").click()
+
+
 def test_login_sets_an_httponly_strict_cookie_and_shows_the_session_logged_on(
     browser: Any, stack: UpProcess
 ) -> None:
@@ -146,14 +159,9 @@ def test_fault_injected_from_the_console_and_the_session_recovers(
     state = page.locator(f"{CARD} .state")
     playwright_sync.expect(state).to_have_text("logged_on")
     page.click("nav >> text=Simulators")
-    form = page.locator("form[action='/simulators/faults']")
-    form.locator("select[name=fault]").select_option("refuse_logons")
-    form.locator("input[name=seconds]").fill("4")
-    form.locator("button").click()
+    submit(page, "/simulators/faults", fault="refuse_logons", seconds="4")
     playwright_sync.expect(page.locator(".flash")).to_contain_text("refuse_logons")
-    form = page.locator("form[action='/simulators/faults']")
-    form.locator("select[name=fault]").select_option("disconnect")
-    form.locator("button").click()
+    submit(page, "/simulators/faults", fault="disconnect")
     playwright_sync.expect(page.locator(".flash")).to_contain_text("disconnected")
     page.click("nav >> text=Overview")
     # live over SSE, no reload: first the line is down, then logged on again
@@ -172,9 +180,7 @@ def test_cancel_on_disconnect_set_from_the_console_cancels_a_resting_order(
     auth = {"Authorization": f"Bearer {token}"}
     page = logged_in(browser, stack, ordergate_token("--scope", ALL_SCOPES))
     page.click("nav >> text=Simulators")
-    form = page.locator("form[action='/simulators/cancel-on-disconnect']")
-    form.locator("select[name=active]").select_option("true")
-    form.locator("button").click()
+    submit(page, "/simulators/cancel-on-disconnect", active="true")
     playwright_sync.expect(page.locator(".flash")).to_contain_text('"cancel_on_disconnect": true')
     cells = page.locator("table.sessions tbody tr td")
     assert cells.nth(5).inner_text() == "true"  # the simulator's state says so
@@ -185,20 +191,16 @@ def test_cancel_on_disconnect_set_from_the_console_cancels_a_resting_order(
         return str(httpx.get(f"{api}/v1/orders/{order_id}", headers=auth).json()["status"])
 
     wait_until(lambda: status() == "new", 20, "the order to rest at the exchange")
-    form = page.locator("form[action='/simulators/faults']")
-    form.locator("select[name=fault]").select_option("disconnect")
-    form.locator("button").click()
+    submit(page, "/simulators/faults", fault="disconnect")
     wait_until(lambda: status() == "canceled", 60, "the cancel-on-disconnect report")
-    form = page.locator("form[action='/simulators/cancel-on-disconnect']")
-    form.locator("select[name=active]").select_option("false")
-    form.locator("button").click()
+    submit(page, "/simulators/cancel-on-disconnect", active="false")
     playwright_sync.expect(page.locator(".flash")).to_contain_text('"cancel_on_disconnect": false')
     page.context.close()
 
 
 def test_action_without_its_scope_is_refused_and_audited(browser: Any, stack: UpProcess) -> None:
     page = logged_in(browser, stack, ordergate_token("--scope", "ops:read sim:control"))
-    page.locator("form[action='/halt'] button").click()
+    submit(page, "/halt")
     assert "needs the ops:halt scope" in page.locator(".error").inner_text()
     page.goto(stack.value("CONSOLE_URL") + "/")
     assert "No halts in force." in page.locator("#live").inner_text()
@@ -215,16 +217,9 @@ def test_action_without_its_scope_is_refused_and_audited(browser: Any, stack: Up
 
 def test_halt_and_resume_with_the_halt_scope(browser: Any, stack: UpProcess) -> None:
     page = logged_in(browser, stack, ordergate_token("--scope", "ops:read ops:halt"))
-    form = page.locator("form[action='/halt']")
-    form.locator("select[name=scope]").select_option("venue")
-    form.locator("input[name=target]").fill("JNX")
-    form.locator("input[name=reason]").fill("rehearsal")
-    form.locator("button").click()
+    submit(page, "/halt", scope="venue", target="JNX", reason="rehearsal")
     playwright_sync.expect(page.locator("table.halts")).to_contain_text("venue:JNX")
-    form = page.locator("form[action='/resume']")
-    form.locator("select[name=scope]").select_option("venue")
-    form.locator("input[name=target]").fill("JNX")
-    form.locator("button").click()
+    submit(page, "/resume", scope="venue", target="JNX")
     playwright_sync.expect(page.locator("#live")).to_contain_text("No halts in force.")
     page.context.close()
 
