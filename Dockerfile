@@ -8,6 +8,7 @@ COPY gateway gateway
 COPY connector connector
 COPY stateless_api stateless_api
 COPY simulators simulators
+COPY console console
 RUN pip install --no-cache-dir --prefix=/install .
 
 FROM python:3.11-slim
