@@ -239,6 +239,26 @@ def test_bearer_token_reaches_every_page_and_the_ops_scope_alone_does_not(
         assert no.status_code == 403, path
 
 
+def test_the_api_keeps_its_ops_scope_and_the_console_scopes_give_nothing_there(
+    stack: UpProcess,
+) -> None:
+    api = stack.value("API_URL")
+    console_only = {"Authorization": f"Bearer {ordergate_token('--scope', ALL_SCOPES)}"}
+    ops = {"Authorization": f"Bearer {ordergate_token('--scope', 'ops')}"}
+    assert httpx.get(f"{api}/metrics", headers=console_only).status_code == 403
+    assert httpx.get(f"{api}/metrics", headers=ops).status_code == 200
+    halt = {"scope": "venue", "target": "JNX"}
+    assert httpx.post(f"{api}/v1/admin/halt", json=halt, headers=console_only).status_code == 403
+    assert httpx.post(f"{api}/v1/admin/halt", json=halt, headers=ops).status_code == 200
+    # the API's halt is the console's too: both read the same halt hash
+    page = httpx.get(
+        stack.value("CONSOLE_URL") + "/",
+        headers={"Authorization": f"Bearer {mint_token('s', [], ['ops:read'])}"},
+    )
+    assert "venue:JNX" in page.text
+    assert httpx.post(f"{api}/v1/admin/resume", json=halt, headers=ops).status_code == 200
+
+
 PIXELS_JS = """async (b64) => {
   const img = new Image();
   img.src = "data:image/png;base64," + b64;
