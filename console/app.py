@@ -69,7 +69,7 @@ class Console:
     async def session_list(self) -> list[tuple[str, str]]:
         if self.sessions is not None:
             return self.sessions
-        if not self._found:  # discovered once per process: sessions are configuration
+        if not self._found:  # kept once found: sessions are configuration
             self._found = await reads.present_sessions(self.redis, self.partitions)
         return self._found
 

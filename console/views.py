@@ -160,7 +160,9 @@ def halt_forms(csrf: str | None) -> str:
 
 def overview_live(data: dict[str, Any]) -> str:
     """The part of the overview the SSE feed replaces every few seconds."""
-    cards = "".join(session_card(s) for s in data["sessions"])
+    cards = "".join(session_card(s) for s in data["sessions"]) or (
+        '<p class="error">No FIX session has state in Redis yet (or name them with --session).</p>'
+    )
     phases = table(
         ["venue", "phase"],
         [(e(p["venue"]), f'<span class="phase">{e(p["phase"])}</span>') for p in data["phases"]],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from support.stack_up import ROOT, UpProcess
 from gateway.auth import mint_token
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")  # Debian's package
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.timeout(240),
