@@ -320,7 +320,7 @@ def order(o: Order, steps: list[TrailStep], who: str, csrf: str | None) -> str:
 # --- simulators ---------------------------------------------------------------------------
 
 
-def _active_faults(faults: Any) -> str:
+def active_faults(faults: Any) -> str:
     """The session's lasting faults that are on (the control API lists each with its value)."""
     if not isinstance(faults, dict):
         return ""
@@ -371,20 +371,9 @@ def simulator(
             f'<span class="state state-{e(s.get("status"))}">{e(s.get("status"))}</span>',
             e(s.get("next_inbound_seq")),
             e(s.get("next_outbound_seq")),
-            e(s.get("kill_switch")),
-            e(
-                json.dumps(
-                    (s.get("behaviour") or {}).get(
-                        "cancel_on_disconnect", s.get("cancel_on_disconnect")
-                    )
-                )
-            ),
-            e(
-                ", ".join(
-                    str(f.get("fault", f)) if isinstance(f, dict) else str(f)
-                    for f in s.get("faults") or []
-                )
-            ),
+            e(json.dumps(s.get("kill_switch"))),
+            e(json.dumps(s.get("cancel_on_disconnect"))),
+            e(active_faults(s.get("faults"))),
             e(s.get("last_disconnect_reason") or "-"),
         )
         for s in sessions

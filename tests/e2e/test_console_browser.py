@@ -160,8 +160,10 @@ def test_fault_injected_from_the_console_and_the_session_recovers(
     state = page.locator(f"{CARD} .state")
     playwright_sync.expect(state).to_have_text("logged_on")
     page.click("nav >> text=Simulators")
+    assert page.locator("table.sessions tbody td").nth(6).inner_text() == "-"
     submit(page, "/simulators/faults", fault="refuse_logons", seconds="4")
     playwright_sync.expect(page.locator(".flash")).to_contain_text("refuse_logons")
+    assert "refuse_logons_until=" in page.locator("table.sessions tbody td").nth(6).inner_text()
     submit(page, "/simulators/faults", fault="disconnect")
     playwright_sync.expect(page.locator(".flash")).to_contain_text("disconnected")
     page.click("nav >> text=Overview")

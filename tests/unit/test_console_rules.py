@@ -108,3 +108,11 @@ def test_searches_that_need_a_scan_or_are_malformed_are_refused(params: dict[str
 def test_time_range_is_read_as_utc_milliseconds() -> None:
     q = parse_query({"account": "A", "since": "2026-01-01T00:00", "until": "2026-01-01T00:01"})
     assert q.since_ms == 1767225600000 and q.until_ms == 1767225660000
+
+
+def test_only_faults_in_force_are_listed_as_active() -> None:
+    from console.views import active_faults
+
+    state = {"drop_outbound": 0, "delay_outbound_ms": 50, "heartbeats_stopped": False}
+    assert active_faults(state) == "delay_outbound_ms=50"
+    assert active_faults({"refuse_logons_until": None, "reject_next_orders": 0}) == "-"
