@@ -9,6 +9,7 @@ COPY fixengine fixengine
 COPY connector connector
 COPY stateless_api stateless_api
 COPY simulators simulators
+COPY console console
 # the versions the test suite ran with (requirements.lock), not whatever is newest today
 RUN pip install --no-cache-dir --prefix=/install -c requirements.lock .
 

@@ -45,8 +45,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 from support.api import ApiProcess  # noqa: E402
 from support.procs import RedisServer  # noqa: E402
 
+from gateway.auth import mint_token  # noqa: E402
 from simulators.loadgen.framing import next_answer  # noqa: E402
-from stateless_api.auth import mint_token  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 ACCOUNTS = [f"B{i:02d}" for i in range(20)]

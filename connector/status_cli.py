@@ -15,6 +15,7 @@ from gateway import keys
 from gateway.cli_args import redis_url
 from gateway.config import redact_url
 from gateway.ids import MAX_PARTITIONS
+from gateway.session_status import collect
 
 EXIT_CODES = {
     0: "printed the status, or asked the leader",
@@ -68,70 +69,6 @@ def parse_range(text: str) -> tuple[int, int]:
     if not 1 <= a <= b:
         raise ValueError(f"--resend range {a}-{b}: need 1 <= FROM <= TO")
     return a, b
-
-
-def _s(v: Any) -> str:
-    return v.decode() if isinstance(v, bytes) else str(v)
-
-
-async def collect(client: Any, venue: str, session: str, partitions: int) -> dict[str, Any]:
-    group = f"connector:{session}"
-    state = {_s(k): _s(v) for k, v in (await client.hgetall(keys.fix_state(session))).items()}
-    status = {_s(k): _s(v) for k, v in (await client.hgetall(keys.fix_status(session))).items()}
-    lease = await client.get(keys.fix_lease(session))
-    lease_ttl = await client.pttl(keys.fix_lease(session))
-    streams = []
-    for p in range(partitions):
-        name = keys.cmd_stream(p, venue)
-        row: dict[str, Any] = {
-            "partition": p,
-            "stream": name,
-            "length": 0,
-            "lag": None,
-            "pending": 0,
-        }
-        if await client.exists(name):
-            row["length"] = int(await client.xlen(name))
-            for g in await client.xinfo_groups(name):
-                if _s(g.get("name")) == group:
-                    row["pending"] = int(g.get("pending", 0))
-                    lag = g.get("lag")
-                    row["lag"] = None if lag is None else int(lag)
-        streams.append(row)
-    in_flight = 0
-    pending_states = {"pending_new", "pending_cancel", "pending_replace"}
-    for p in range(partitions):
-        ids = await client.zrange(keys.open_orders(p), 0, -1)
-        if not ids:
-            continue
-        pipe = client.pipeline(transaction=False)
-        for oid in ids:
-            pipe.hmget(keys.order(p, _s(oid)), ["status", "venue"])
-        for st, v in await pipe.execute():
-            if st is not None and _s(st) in pending_states and v is not None and _s(v) == venue:
-                in_flight += 1
-    audit = [json.loads(_s(x)) for x in await client.lrange(keys.fix_audit(session), -5, -1)]
-    return {
-        "session": session,
-        "leader": _s(lease).rpartition("|")[0] if lease else None,
-        "fencing_token": int(_s(lease).rpartition("|")[2]) if lease else None,
-        "lease_ms_left": int(lease_ttl) if lease else None,
-        "state": status.get("state", "unknown") if lease else "no leader",
-        "role": status.get("role"),
-        "next_out_seq": int(state.get("next_sender", 1)),
-        "next_in_seq": int(state.get("next_target", 1)),
-        "status_updated_at": status.get("updated_at"),
-        "counters": {
-            k: v
-            for k, v in status.items()
-            if k not in {"role", "holder", "token", "state", "updated_at"}
-        },
-        "streams": streams,
-        "total_lag": sum(r["lag"] or 0 for r in streams),
-        "total_pending": sum(r["pending"] for r in streams),
-        "in_flight_orders": in_flight,
-        "recent_admin": audit,
-    }
 
 
 def render(info: dict[str, Any]) -> str:

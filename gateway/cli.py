@@ -33,6 +33,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "loadtest": ("simulators.loadgen.cli", "open-loop load against an API"),
     "trail": ("gateway.trail_cli", "an order's end-to-end trail"),
     "archive": ("gateway.archive_cli", "archive order events to S3"),
+    "console": ("console.cli", "the operations console in the browser"),
 }
 
 

@@ -93,6 +93,12 @@ def new_order_id(p: int) -> str:
     return _GEN.next(p)
 
 
+def time_prefix(ms: int) -> str:
+    """The first 9 characters of every order id created at ``ms`` (Unix milliseconds): the
+    lexical bound that turns a time range into a ``ZRANGE BYLEX`` range over order ids."""
+    return _b36(min(max(ms, 0), 36**9 - 1), 9)
+
+
 def partition_of_order_id(order_id: str) -> int:
     """The partition embedded in ``order_id``; ``ValueError`` if it is not one of ours."""
     if not isinstance(order_id, str) or not _ID_RE.match(order_id):

@@ -142,3 +142,11 @@ def fix_admin(session: str) -> str:
 def fix_audit(session: str) -> str:
     """List: the session's audit trail (admin commands and what the leader did with them)."""
     return f"{fix_tag(session)}:audit"
+
+
+# --- operations console -------------------------------------------------------------------
+
+
+def console_audit() -> str:
+    """Stream: every action taken in the operations console (who, what, when, from where)."""
+    return f"{PREFIX}:console:audit"

@@ -20,10 +20,10 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from gateway.auth import AuthError, Principal, bearer_token
 from gateway.errors import ErrorCode, OrderError
 
 from . import errors, parsing
-from .auth import AuthError, Principal, bearer_token
 from .context import (
     ApiContext,
     ApiError,

@@ -11,11 +11,11 @@ import os
 import sys
 
 from gateway import redis_compat
+from gateway.auth import check_production_safety
 from gateway.cli_args import log_level, port, redis_url
 from gateway.config import ConfigError
 
 from . import limits, server, uvicorn_compat
-from .auth import check_production_safety
 from .settings import load_settings
 
 EXIT_CODES = {

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from gateway.auth import Principal, TokenVerifier, bearer_token
+
 from . import errors, parsing
-from .auth import Principal, TokenVerifier, bearer_token
 from .metrics import Metrics
 
 

@@ -13,11 +13,11 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .auth import INVALID_TOKEN, MISSING_TOKEN
+from gateway.auth import INVALID_TOKEN, MISSING_TOKEN
 
 # Codes that only the HTTP layer produces (authentication, transport).
 # 401: UNAUTHORIZED (no bearer token) and INVALID_TOKEN (malformed, expired, forged, a claim
-# out of range), both defined with ``AuthError`` in ``stateless_api.auth``
+# out of range), both defined with ``AuthError`` in ``gateway.auth``
 UNAUTHORIZED = MISSING_TOKEN
 FORBIDDEN_ACCOUNT = "account_not_permitted"
 INSUFFICIENT_SCOPE = "insufficient_scope"

@@ -34,11 +34,11 @@ from collections import deque
 from collections.abc import Awaitable, Iterator
 from typing import Any
 
+from gateway.auth import Principal
 from gateway.orders import MomentRefusal, SubmitCall, SubmitOutcome
 from gateway.scripts import unavailable
 
 from . import parsing, submit
-from .auth import Principal
 from .context import ApiContext, too_large
 from .http import OneWriteHttpToolsProtocol, _Collector
 from .limits import ConnectionGuard

@@ -20,10 +20,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 
+from gateway.auth import TokenVerifier, check_production_safety
 from gateway.errors import OrderError
 
 from .app import build_app
-from .auth import TokenVerifier, check_production_safety
 from .context import ApiContext
 from .settings import ApiSettings, load_settings
 

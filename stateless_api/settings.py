@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from gateway.auth import AuthSettings
 from gateway.config import GatewayConfig
-
-from .auth import AuthSettings
 
 
 @dataclass(frozen=True)

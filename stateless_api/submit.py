@@ -18,12 +18,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from gateway.auth import AuthError, Principal, bearer_token
 from gateway.errors import OrderError
 from gateway.model import NewOrderRequest
 from gateway.orders import SubmitOutcome
 
 from . import errors, parsing
-from .auth import AuthError, Principal, bearer_token
 from .context import (
     ApiContext,
     ApiError,

@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .auth import DEFAULT_TOKEN_SCOPES, SCOPES, mint_token
+from gateway.auth import CONSOLE_SCOPES, DEFAULT_TOKEN_SCOPES, SCOPES, mint_token
+
 from .settings import load_settings
 
 #: the longest ``--ttl``: a year (a development token; the API refuses an exp past year 9999)
@@ -27,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         help="account the token grants (repeat for several; may be left out for a token "
-        "of the ops scope only, e.g. for Prometheus to scrape /metrics)",
+        "of ops scopes only, e.g. for Prometheus to scrape /metrics or for the console)",
     )
     parser.add_argument(
         "--scope",
@@ -55,9 +56,10 @@ def run(args: argparse.Namespace) -> int:
         )
         return 2
     accounts: list[str] = args.account or []
-    if not accounts and set(scopes) - {"ops"}:
+    if not accounts and set(scopes) - {"ops", *CONSOLE_SCOPES}:
         print(
-            "ordergate token: --account is required unless the only scope is ops",
+            "ordergate token: --account is required unless the only scopes are ops ones "
+            f"(ops, {', '.join(CONSOLE_SCOPES)})",
             file=sys.stderr,
         )
         return 2

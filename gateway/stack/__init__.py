@@ -3,7 +3,8 @@
 Redis (the one at ``--redis``, else a private server with AOF ``appendfsync always``: the
 system's ``redis-server``, or the embedded one of the ``embedded`` extra; see ``redis_server``),
 one exchange simulator (continuous phase pinned, so it trades at any hour), one connector
-(``--hours always``) and N API workers on consecutive ports. It waits until each is ready, prints
+(``--hours always``), N API workers on consecutive ports and the operations console (a free
+port). It waits until each is ready, prints
 the API address, a dev token and example curl commands, and supervises: Ctrl-C / SIGTERM stops
 everything; a child that dies stops the stack (exit 1, naming the child and its last log lines).
 ``--demo`` runs a short order flow through the API and then stops (exit 0 only if it completed).
@@ -149,7 +150,9 @@ def _choose_ports(opts: StackOptions, port_given: bool) -> Ports:
                 f"{wanted[0]}-{wanted[-1]}; pick another --api-port, or 0 for free ports)"
             )
         api = tuple(wanted)
-    return Ports(redis=free_port(), fix=free_port(), control=free_port(), api=api)
+    return Ports(
+        redis=free_port(), fix=free_port(), control=free_port(), api=api, console=free_port()
+    )
 
 
 def _mint_token(opts: StackOptions) -> str | None:
@@ -244,7 +247,10 @@ def run(args: argparse.Namespace) -> int:
                 return None if dead is None else f"{dead.name} (pid {dead.pid}) exited"
 
             api_url = f"http://127.0.0.1:{ports.api[0]}"
-            code = Demo(api_url, token, opts.venue, _say, abort=abort).run()
+            console_url = f"http://127.0.0.1:{ports.console}" if ports.console else None
+            code = Demo(
+                api_url, token, opts.venue, _say, abort=abort, console_url=console_url
+            ).run()
             dead = sup.first_dead()
             if dead is not None:
                 raise StackError(_died(dead))

@@ -82,6 +82,7 @@ class Demo:
         print_: Callable[[str], None] = print,
         timeout: float = 20.0,
         abort: Callable[[], str | None] = lambda: None,
+        console_url: str | None = None,
     ) -> None:
         self.api = api_url.rstrip("/")
         self.token = token
@@ -89,6 +90,7 @@ class Demo:
         self.print = print_
         self.timeout = timeout
         self.abort = abort  # a reason to give up now (a stop signal, a dead child), or None
+        self.console = console_url  # the operations console, pointed at when the flow is done
         self.run_id = format(int(time.time() * 1000) % 36**6, "x")
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
@@ -194,3 +196,9 @@ class Demo:
         self.print(f"\nend-to-end trail of the buy (GET /v1/orders/{buy.order_id}/trail, by time):")
         for line in trail_lines(steps):
             self.print(line)
+        if self.console:
+            self.print(
+                f"\nthe same trail as a timeline in the operations console: "
+                f"{self.console}/orders/{buy.order_id}\n"
+                "  (log in with: ordergate token --scope ops:read | tail -1)"
+            )

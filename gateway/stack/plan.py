@@ -36,6 +36,7 @@ class Ports:
     fix: int
     control: int
     api: tuple[int, ...]
+    console: int = 0  # 0: no console
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,35 @@ def children(
                 stop_order=0,
             )
         )
+    if ports.console:
+        specs.append(console_spec(opts, ports, redis_url, python))
     return specs
+
+
+def console_spec(opts: StackOptions, ports: Ports, redis_url: str, python: str) -> ChildSpec:
+    """The operations console: the stack's simulator and the connector's session."""
+    config = ("--config", opts.config) if opts.config else ()
+    return ChildSpec(
+        "console",
+        ordergate(
+            "console",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(ports.console),
+            "--redis",
+            redis_url,
+            "--simulator",
+            f"http://127.0.0.1:{ports.control}",
+            "--session",
+            f"{opts.venue}=FIX.4.4:{OUR_COMP_ID}->{opts.venue}",
+            *config,
+            python=python,
+        ),
+        "http",
+        ports.console,
+        stop_order=0,
+    )
 
 
 def token_argv(opts: StackOptions, python: str) -> tuple[str, ...]:
@@ -213,8 +242,12 @@ def banner(
     )
     for i, port in enumerate(ports.api):
         lines.append(f"  api-{i + 1:<6} http://127.0.0.1:{port}  pid {pids.get(f'api-{i + 1}')}")
+    if ports.console:
+        lines.append(f"  console    http://127.0.0.1:{ports.console}  pid {pids.get('console')}")
     lines.append("")
     lines.append(f"API_URL={api}")
+    if ports.console:
+        lines.append(f"CONSOLE_URL=http://127.0.0.1:{ports.console}")
     if token is None:
         lines.append(
             "# no dev token: the config uses RS256 (mint tokens with the identity provider)"
@@ -241,6 +274,14 @@ def banner(
         f"curl -sN $API_URL/v1/stream {auth}",
         f'curl -s $API_URL/metrics -H "Authorization: Bearer $(ordergate token --scope ops{cfg} | tail -1)"',
         f"curl -s http://127.0.0.1:{ports.control}/books/7203    # the simulator's book",
+        *(
+            [
+                f"# console: open http://127.0.0.1:{ports.console} and paste a token from",
+                f"ordergate token --scope 'ops:read ops:halt sim:control'{cfg} | tail -1",
+            ]
+            if ports.console
+            else []
+        ),
         "",
         "Ctrl-C (or SIGTERM) stops everything.",
     ]

@@ -51,6 +51,7 @@ class ControlTarget(Protocol):
     def book(self, symbol: str) -> dict[str, Any]: ...  # ControlError(404) if unknown
     async def inject(self, fault: Fault) -> dict[str, Any]: ...
     async def kill_switch(self, session: str | None, active: bool) -> dict[str, Any]: ...
+    async def cancel_on_disconnect(self, session: str | None, active: bool) -> dict[str, Any]: ...
     async def set_phase(self, phase: str | None) -> dict[str, Any]: ...
     async def reset(self) -> dict[str, Any]: ...
 
@@ -81,6 +82,18 @@ def _only(body: dict[str, Any], allowed: set[str]) -> None:
         )
 
 
+def _session_switch(body: dict[str, Any]) -> tuple[str | None, bool]:
+    """``{"session": optional, "active": bool (default true)}``, checked."""
+    _only(body, {"session", "active"})
+    session = body.get("session")
+    active = body.get("active", True)
+    if session is not None and not isinstance(session, str):
+        raise ControlError("bad_parameter", '"session" must be a string')
+    if not isinstance(active, bool):
+        raise ControlError("bad_parameter", '"active" must be true or false')
+    return session, active
+
+
 def build_app(target: ControlTarget) -> Starlette:
     """The Starlette application serving ``target``."""
 
@@ -101,15 +114,12 @@ def build_app(target: ControlTarget) -> Starlette:
         return JSONResponse(await target.inject(fault))
 
     async def kill_switch(request: Request) -> Response:
-        body = await _json_body(request)
-        _only(body, {"session", "active"})
-        session = body.get("session")
-        active = body.get("active", True)
-        if session is not None and not isinstance(session, str):
-            raise ControlError("bad_parameter", '"session" must be a string')
-        if not isinstance(active, bool):
-            raise ControlError("bad_parameter", '"active" must be true or false')
+        session, active = _session_switch(await _json_body(request))
         return JSONResponse(await target.kill_switch(session, active))
+
+    async def cancel_on_disconnect(request: Request) -> Response:
+        session, active = _session_switch(await _json_body(request))
+        return JSONResponse(await target.cancel_on_disconnect(session, active))
 
     async def phase(request: Request) -> Response:
         body = await _json_body(request)
@@ -147,6 +157,7 @@ def build_app(target: ControlTarget) -> Starlette:
             Route("/books/{symbol}", book, methods=["GET"]),
             Route("/faults", faults, methods=["POST"]),
             Route("/kill-switch", kill_switch, methods=["POST"]),
+            Route("/cancel-on-disconnect", cancel_on_disconnect, methods=["POST"]),
             Route("/phase", phase, methods=["POST"]),
             Route("/reset", reset, methods=["POST"]),
         ],

@@ -5,6 +5,7 @@
     ordergate simulator-ctl book 7203
     ordergate simulator-ctl fault drop_outbound count=2 [--session ORDERGATE]
     ordergate simulator-ctl kill-switch [--session S] [--off]
+    ordergate simulator-ctl cancel-on-disconnect [--session S] [--off]
     ordergate simulator-ctl phase continuous          (or "clock" to follow the clock again)
     ordergate simulator-ctl reset
 
@@ -47,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     kill = sub.add_parser("kill-switch", help="cancel all and refuse new orders of a session")
     kill.add_argument("--session", help="session (needed when there are several)")
     kill.add_argument("--off", action="store_true", help="release the kill switch")
+    cod = sub.add_parser("cancel-on-disconnect", help="cancel a session's orders when it drops")
+    cod.add_argument("--session", help="session (needed when there are several)")
+    cod.add_argument("--off", action="store_true", help="turn it off")
     phase = sub.add_parser("phase", help="pin a phase ('clock' follows the clock again)")
     phase.add_argument("phase")
     sub.add_parser("reset", help="empty books, forget orders, lift faults and kill switches")
@@ -77,11 +81,11 @@ def request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None]:
         return "GET", f"/books/{urllib.request.quote(args.symbol, safe='')}", None
     if action == "fault":
         return "POST", "/faults", fault_body(args.name, args.params, args.session)
-    if action == "kill-switch":
+    if action in ("kill-switch", "cancel-on-disconnect"):
         body: dict[str, Any] = {"active": not args.off}
         if args.session:
             body["session"] = args.session
-        return "POST", "/kill-switch", body
+        return "POST", f"/{action}", body
     if action == "phase":
         return "POST", "/phase", {"phase": None if args.phase == "clock" else args.phase}
     if action == "reset":

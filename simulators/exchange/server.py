@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import logging
 import signal
@@ -367,6 +368,16 @@ class Simulator:
             self.app.dispatch(events)
         log.warning("kill switch %s for %s", "ON" if active else "off", names)
         return {"sessions": names, "kill_switch": active, "canceled": canceled}
+
+    async def cancel_on_disconnect(self, session: str | None, active: bool) -> dict[str, Any]:
+        """Turn the session's cancel-on-disconnect behaviour on or off (until restart)."""
+        names = self.resolve(session)
+        for name in names:
+            cfg = dataclasses.replace(self.configs[name], cancel_on_disconnect=active)
+            self.configs[name] = cfg
+            self.app.configs[name] = cfg  # what on_logout reads
+        log.warning("cancel on disconnect %s for %s", "ON" if active else "off", names)
+        return {"sessions": names, "cancel_on_disconnect": active}
 
     async def set_phase(self, phase: str | None) -> dict[str, Any]:
         try:

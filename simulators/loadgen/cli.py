@@ -248,7 +248,7 @@ def _specs(args: argparse.Namespace, plan: Plan, token: str | None) -> list[Shar
     for i in range(n):
         accounts = tuple(plan.accounts[i::n])
         if token is None:
-            from stateless_api.auth import mint_token
+            from gateway.auth import mint_token
 
             shard_token = mint_token(f"loadtest-{plan.run_id}-{i}", accounts, ("trade", "read"))
         else:
@@ -297,7 +297,7 @@ def _preflight(
                     f"(a token granting {accounts[0]}..{accounts[-1]})",
                     2,
                 )
-            from stateless_api.auth import mint_token
+            from gateway.auth import mint_token
 
             probe_token = mint_token(f"loadtest-{plan.run_id}", accounts[:1], ("trade", "read"))
             note = "development tokens minted for the accounts (built-in dev secret)"

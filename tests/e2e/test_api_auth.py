@@ -20,7 +20,7 @@ from jwt.algorithms import RSAAlgorithm
 from support.api import ROOT, ApiProcess, bearer, order_body
 from support.procs import RedisServer
 
-from stateless_api.auth import DEV_SECRET, mint_token
+from gateway.auth import DEV_SECRET, mint_token
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,8 @@ from support.api import ROOT, ApiProcess
 from support.procs import RedisServer, free_port
 
 from gateway import keys
+from gateway.auth import mint_token
 from simulators.loadgen.profiles import account_names
-from stateless_api.auth import mint_token
 
 ORDERGATE = [sys.executable, "-m", "gateway.cli", "loadtest"]
 

@@ -10,9 +10,9 @@ import pytest
 from support.api import ApiProcess
 from support.procs import RedisServer
 
+from gateway.auth import mint_token
 from gateway.stack.demo import Demo
 from gateway.stack.plan import DEV_ACCOUNTS
-from stateless_api.auth import mint_token
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 

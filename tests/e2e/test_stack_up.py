@@ -178,6 +178,11 @@ def test_demo_completes_and_exits_0_even_when_port_8000_is_taken(tmp_path: Path)
     assert "demo: every order ended as expected" in out.stdout
     for status in ("filled", "canceled", "replaced", "price_off_tick"):
         assert status in out.stdout
+    # make demo shows the operations console: its address, and the buy's page in it
+    assert re.search(r"^  console    http://127\.0\.0\.1:\d+", out.stdout, re.M)
+    assert re.search(
+        r"operations console: http://127\.0\.0\.1:\d+/orders/[0-9A-Z]{20}$", out.stdout, re.M
+    )
 
 
 def test_api_port_in_use_is_refused_before_anything_starts(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from stateless_api.auth import AuthError, AuthSettings, JwksKeys, TokenVerifier
+from gateway.auth import AuthError, AuthSettings, JwksKeys, TokenVerifier
 
 
 class _Jwks(BaseHTTPRequestHandler):

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from stateless_api.auth import mint_token
+from gateway.auth import mint_token
 
 from .procs import free_port, listens_on, wait_until
 

@@ -8,8 +8,8 @@ import time
 import jwt
 import pytest
 
+from gateway.auth import AuthError, AuthSettings, TokenVerifier, mint_token
 from gateway.config import from_dict
-from stateless_api.auth import AuthError, AuthSettings, TokenVerifier, mint_token
 from stateless_api.settings import settings_from
 
 SECRET = "a-production-secret-of-at-least-32-bytes"

@@ -8,9 +8,9 @@ from typing import Any
 
 from support.gateway_orders import stored_order
 
+from gateway.auth import AuthSettings, TokenVerifier, mint_token
 from gateway.config import DEV_JWT_SECRET
 from gateway.orders import SubmitOutcome
-from stateless_api.auth import AuthSettings, TokenVerifier, mint_token
 from stateless_api.context import ApiContext
 from stateless_api.submit import submit_order
 

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from stateless_api.auth import (
+from gateway.auth import (
     DEV_SECRET,
     AuthError,
     AuthSettings,

@@ -19,13 +19,13 @@ import pytest
 from support.http_sink import Sink
 from support.procs import free_port, wait_until
 
+from gateway.auth import mint_token
 from simulators.loadgen import slo
 from simulators.loadgen.driver import Driver, parse_url
 from simulators.loadgen.latency import summary
 from simulators.loadgen.profiles import RateSchedule, make_requests
 from simulators.loadgen.progress import line, wanted
 from simulators.loadgen.runner import Tick
-from stateless_api.auth import mint_token
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADTEST = [sys.executable, "-m", "gateway.cli", "loadtest"]

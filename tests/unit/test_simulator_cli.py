@@ -93,6 +93,15 @@ def test_ctl_kill_switch_off_releases() -> None:
     assert ctl.request(ctl_args("kill-switch", "--off"))[2] == {"active": False}
 
 
+def test_ctl_cancel_on_disconnect_posts_its_switch() -> None:
+    method, path, body = ctl.request(ctl_args("cancel-on-disconnect", "--session", "ORDERGATE"))
+    assert (method, path, body) == (
+        "POST",
+        "/cancel-on-disconnect",
+        {"active": True, "session": "ORDERGATE"},
+    )
+
+
 def test_ctl_parameter_without_equals_is_refused() -> None:
     with pytest.raises(ValueError, match="key=value"):
         ctl.fault_body("drop_outbound", ["count"], None)

@@ -134,3 +134,29 @@ def test_connector_writes_its_fix_message_log_into_the_stack_data_dir() -> None:
 def test_private_redis_runs_the_binary_it_is_given() -> None:
     spec = children(StackOptions(), PORTS, "/d", PY, "/wheel/bin/valkey-server")[0]
     assert spec.name == "redis" and spec.argv[0] == "/wheel/bin/valkey-server"
+
+
+CONSOLE_PORTS = Ports(redis=7001, fix=7002, control=7003, api=(8000,), console=7004)
+
+
+def test_console_reads_the_stack_redis_and_drives_its_simulator_and_session() -> None:
+    specs = children(StackOptions(venue="JNX"), CONSOLE_PORTS, "/data", PY)
+    console = next(c for c in specs if c.name == "console")
+    argv = console.argv
+    assert argv[argv.index("console") - 1] == "gateway.cli"
+    assert argv[argv.index("--port") + 1] == "7004" and console.port == 7004
+    assert argv[argv.index("--redis") + 1] == "redis://127.0.0.1:7001/0"
+    assert argv[argv.index("--simulator") + 1] == "http://127.0.0.1:7003"
+    assert argv[argv.index("--session") + 1] == "JNX=FIX.4.4:ORDERGATE->JNX"
+    assert console.ready == "http"
+
+
+def test_no_console_port_means_no_console() -> None:
+    assert "console" not in names(StackOptions())
+
+
+def test_banner_prints_the_console_url_and_how_to_get_an_ops_token() -> None:
+    text = banner(StackOptions(), CONSOLE_PORTS, "tok", "/data", {"console": 42}, 1.0)
+    assert "\nCONSOLE_URL=http://127.0.0.1:7004\n" in text
+    assert "ordergate token --scope 'ops:read ops:halt sim:control'" in text
+    assert "CONSOLE_URL" not in banner(StackOptions(), PORTS, "tok", "/data", {}, 1.0)

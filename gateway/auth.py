@@ -9,7 +9,7 @@ Two ways to trust a token, chosen by configuration:
 
 Verification is pure apart from fetching the JWKS, which :class:`JwksKeys` does off the event
 loop. The claims the API relies on: ``sub``, ``accounts`` (list of account ids) and ``scope``
-(``trade``, ``read``, ``ops``; a space-separated string as Cognito writes it, or a list).
+(``trade``, ``read``, ``ops``, and the console's ``ops:read``, ``ops:halt``, ``sim:control``; a space-separated string as Cognito writes it, or a list).
 """
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ DEV_SECRET = DEV_JWT_SECRET
 #: a production API refuses such tokens whatever key signed them.
 DEV_TOKEN_CLAIM = "og_dev"
 
-SCOPES = ("trade", "read", "ops")
+#: ``ops:read`` / ``ops:halt`` / ``sim:control`` are the console's: each grants one thing and
+#: none implies another (``ops`` stays the API's scope for /metrics and halt).
+CONSOLE_SCOPES = ("ops:read", "ops:halt", "sim:control")
+SCOPES = ("trade", "read", "ops", *CONSOLE_SCOPES)
 DEFAULT_TOKEN_SCOPES = ("trade", "read")
 #: Cognito's resource-server form of a scope, ``<resource server>/<scope>``, is accepted for
 #: this resource server only (``jwt.resource_server``): ``ordergate/ops`` is ``ops``, ``evil/ops``
