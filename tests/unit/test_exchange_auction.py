@@ -7,27 +7,17 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from support.exchange import SYMBOL, at
+from support.exchange import SYMBOL, at, booked
 
 from simulators.exchange import auction
-from simulators.exchange.book import Book, Order
+from simulators.exchange.book import Book
 from simulators.exchange.executions import Executions
-from simulators.exchange.model import Event, ExecType, ExecutionReport, OrdStatus, OrdType, Side
+from simulators.exchange.model import Event, ExecType, ExecutionReport, OrdStatus
 from simulators.exchange.model import TimeInForce as TIF
 from simulators.exchange.phases import Auction
 
 NOW = at("09:00")
 BASE = Decimal("2850")
-_seq = 0
-
-
-def _order(side: str, qty: int, price: str | None, session: str = "A",
-           tif: TIF = TIF.DAY) -> Order:  # fmt: skip
-    global _seq
-    _seq += 1
-    return Order(f"O{_seq}", session, f"c{_seq}", SYMBOL, Side.BUY if side == "buy" else Side.SELL,
-                 OrdType.MARKET if price is None else OrdType.LIMIT,
-                 None if price is None else Decimal(price), qty, tif, _seq, None)  # fmt: skip
 
 
 def _run(
@@ -40,8 +30,8 @@ def _run(
 
 def test_every_fill_is_at_one_price_and_market_orders_are_filled_first() -> None:
     book = Book(SYMBOL)
-    market, limit = _order("buy", 100, None), _order("buy", 100, "2852")
-    sell = _order("sell", 100, "2849")
+    market, limit = booked("buy", 100, None), booked("buy", 100, "2852")
+    sell = booked("sell", 100, "2849")
     for o in (limit, market, sell):
         book.side(o.side).add(o)
     trades = [r for r in _run(book) if r.exec_type is ExecType.TRADE]
@@ -52,10 +42,10 @@ def test_every_fill_is_at_one_price_and_market_orders_are_filled_first() -> None
 
 def test_at_the_open_orders_join_and_what_is_left_of_the_pool_expires() -> None:
     book = Book(SYMBOL)
-    pooled_buy = _order("buy", 200, "2850", tif=TIF.AT_THE_OPENING)
+    pooled_buy = booked("buy", 200, "2850", tif=TIF.AT_THE_OPENING)
     pooled_buy.live = True
     book.at_open[pooled_buy.order_id] = pooled_buy
-    sell = _order("sell", 100, "2850")
+    sell = booked("sell", 100, "2850")
     book.side(sell.side).add(sell)
     out = _run(book)
     assert not book.at_open and sell.status is OrdStatus.FILLED
@@ -65,12 +55,12 @@ def test_at_the_open_orders_join_and_what_is_left_of_the_pool_expires() -> None:
 
 def test_the_closing_auction_takes_the_close_pool_and_leaves_the_open_pool() -> None:
     book = Book(SYMBOL)
-    at_open = _order("buy", 100, "2850", tif=TIF.AT_THE_OPENING)
-    at_close = _order("buy", 100, "2850", tif=TIF.AT_THE_CLOSE)
+    at_open = booked("buy", 100, "2850", tif=TIF.AT_THE_OPENING)
+    at_close = booked("buy", 100, "2850", tif=TIF.AT_THE_CLOSE)
     for pool, o in ((book.at_open, at_open), (book.at_close, at_close)):
         o.live = True
         pool[o.order_id] = o
-    sell = _order("sell", 100, "2850")
+    sell = booked("sell", 100, "2850")
     book.side(sell.side).add(sell)
     _run(book, Auction.CLOSE)
     assert at_close.status is OrdStatus.FILLED and at_open.order_id in book.at_open
@@ -78,8 +68,8 @@ def test_the_closing_auction_takes_the_close_pool_and_leaves_the_open_pool() -> 
 
 def test_a_market_orders_unexecuted_rest_expires_and_resting_limits_stay() -> None:
     book = Book(SYMBOL)
-    market, bid = _order("sell", 200, None), _order("buy", 100, "2800")
-    ask = _order("sell", 100, "2900")
+    market, bid = booked("sell", 200, None), booked("buy", 100, "2800")
+    ask = booked("sell", 100, "2900")
     for o in (market, bid, ask):
         book.side(o.side).add(o)
     out = _run(book)
@@ -91,8 +81,8 @@ def test_a_market_orders_unexecuted_rest_expires_and_resting_limits_stay() -> No
 
 def test_self_trade_prevention_cancels_the_newer_of_a_sessions_crossing_pair() -> None:
     book = Book(SYMBOL)
-    older, newer = _order("sell", 100, None, session="B"), _order("buy", 100, "2850", session="B")
-    other = _order("buy", 100, "2850", session="A")
+    older, newer = booked("sell", 100, None, session="B"), booked("buy", 100, "2850", session="B")
+    other = booked("buy", 100, "2850", session="A")
     for o in (older, newer, other):
         book.side(o.side).add(o)
     out = _run(book, stp=("B",))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from support.exchange import SYMBOL, at
+from support.exchange import SYMBOL, at, booked
 
 from simulators.exchange.book import Book, Order
 from simulators.exchange.continuous import fok_fillable, match
@@ -16,22 +16,10 @@ from simulators.exchange.model import (
     ExecType,
     ExecutionReport,
     OrdStatus,
-    OrdType,
-    Side,
     TimeInForce,
 )
 
 NOW = at("10:00")
-_seq = 0
-
-
-def _order(side: str, qty: int, price: str | None, session: str = "A",
-           tif: TimeInForce = TimeInForce.DAY) -> Order:  # fmt: skip
-    global _seq
-    _seq += 1
-    return Order(f"O{_seq}", session, f"c{_seq}", SYMBOL, Side.BUY if side == "buy" else Side.SELL,
-                 OrdType.MARKET if price is None else OrdType.LIMIT,
-                 None if price is None else Decimal(price), qty, tif, _seq, None)  # fmt: skip
 
 
 def _rest(book: Book, *orders: Order) -> None:
@@ -48,10 +36,10 @@ def _run(book: Book, o: Order, stp: bool = False) -> tuple[list[ExecutionReport]
 
 def test_an_aggressor_trades_best_price_first_then_oldest_at_the_resting_price() -> None:
     book = Book(SYMBOL)
-    first, second = _order("sell", 100, "2851"), _order("sell", 100, "2851")
-    better = _order("sell", 100, "2850")
+    first, second = booked("sell", 100, "2851"), booked("sell", 100, "2851")
+    better = booked("sell", 100, "2850")
     _rest(book, first, second, better)
-    buy = _order("buy", 300, "2851")
+    buy = booked("buy", 300, "2851")
     out, ex = _run(book, buy)
     fills = [(r.order_id, r.last_px) for r in out if r.order_id != buy.order_id]
     assert fills == [(better.order_id, Decimal("2850")), (first.order_id, Decimal("2851")),
@@ -62,16 +50,16 @@ def test_an_aggressor_trades_best_price_first_then_oldest_at_the_resting_price()
 
 def test_both_reports_of_a_trade_share_one_match_id_and_every_exec_id_is_new() -> None:
     book = Book(SYMBOL)
-    _rest(book, _order("sell", 100, "2850"))
-    out, _ = _run(book, _order("buy", 100, "2850"))
+    _rest(book, booked("sell", 100, "2850"))
+    out, _ = _run(book, booked("buy", 100, "2850"))
     assert len({r.match_id for r in out}) == 1 and out[0].match_id is not None
     assert len({r.exec_id for r in out}) == 2
 
 
 def test_a_remainder_rests_at_its_limit_and_the_level_total_follows() -> None:
     book = Book(SYMBOL)
-    _rest(book, _order("sell", 100, "2850"))
-    buy = _order("buy", 300, "2850")
+    _rest(book, booked("sell", 100, "2850"))
+    buy = booked("buy", 300, "2850")
     _run(book, buy)
     level = book.bids.levels[Decimal("2850")]
     assert (buy.live, buy.leaves_qty, level.qty, level.count) == (True, 200, 200, 1)
@@ -79,17 +67,17 @@ def test_a_remainder_rests_at_its_limit_and_the_level_total_follows() -> None:
 
 def test_a_market_order_never_rests_its_remainder_expires() -> None:
     book = Book(SYMBOL)
-    _rest(book, _order("sell", 100, "2850"))
-    buy = _order("buy", 300, None)
+    _rest(book, booked("sell", 100, "2850"))
+    buy = booked("buy", 300, None)
     out, _ = _run(book, buy)
     assert out[-1].exec_type is ExecType.EXPIRED and not buy.live and not book.bids.market
 
 
 def test_fok_that_cannot_fill_in_full_leaves_the_book_untouched() -> None:
     book = Book(SYMBOL)
-    resting = _order("sell", 100, "2850")
+    resting = booked("sell", 100, "2850")
     _rest(book, resting)
-    fok = _order("buy", 200, "2850", tif=TimeInForce.FOK)
+    fok = booked("buy", 200, "2850", tif=TimeInForce.FOK)
     assert not fok_fillable(book, fok, stp=False)
     out, ex = _run(book, fok)
     assert [r.exec_type for r in out] == [ExecType.EXPIRED]
@@ -98,17 +86,17 @@ def test_fok_that_cannot_fill_in_full_leaves_the_book_untouched() -> None:
 
 def test_fok_with_self_trade_prevention_counts_only_what_is_ahead_of_its_own_orders() -> None:
     book = Book(SYMBOL)
-    _rest(book, _order("sell", 100, "2850", session="B"), _order("sell", 100, "2850", session="A"))
-    fok = _order("buy", 200, "2850", session="A", tif=TimeInForce.FOK)
+    _rest(book, booked("sell", 100, "2850", session="B"), booked("sell", 100, "2850", session="A"))
+    fok = booked("buy", 200, "2850", session="A", tif=TimeInForce.FOK)
     assert fok_fillable(book, fok, stp=False)
     assert not fok_fillable(book, fok, stp=True)
 
 
 def test_self_trade_prevention_stops_at_its_own_order_and_cancels_the_remainder() -> None:
     book = Book(SYMBOL)
-    other, own = _order("sell", 100, "2850", session="B"), _order("sell", 100, "2850", session="A")
+    other, own = booked("sell", 100, "2850", session="B"), booked("sell", 100, "2850", session="A")
     _rest(book, other, own)
-    buy = _order("buy", 200, "2850", session="A")
+    buy = booked("buy", 200, "2850", session="A")
     out, _ = _run(book, buy, stp=True)
     assert other.status is OrdStatus.FILLED and own.leaves_qty == 100 and own.live
     assert out[-1].exec_type is ExecType.CANCELED and "self_trade_prevention" in (
@@ -118,8 +106,8 @@ def test_self_trade_prevention_stops_at_its_own_order_and_cancels_the_remainder(
 
 def test_an_internal_sessions_order_trades_without_reports() -> None:
     book = Book(SYMBOL)
-    _rest(book, _order("sell", 100, "2850", session="#liquidity"))
-    out, ex = _run(book, _order("buy", 100, "2850"))
+    _rest(book, booked("sell", 100, "2850", session="#liquidity"))
+    out, ex = _run(book, booked("buy", 100, "2850"))
     assert [r.session for r in out] == ["A"] and ex.counters.trades == 1
 
 

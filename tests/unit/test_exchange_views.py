@@ -5,34 +5,21 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from support.exchange import SYMBOL, instruments
+from support.exchange import SYMBOL, booked, instruments
 
-from simulators.exchange.book import Book, Order
-from simulators.exchange.model import OrdStatus, OrdType, Side, TimeInForce
+from simulators.exchange.book import Book
+from simulators.exchange.model import OrdStatus, Side
 from simulators.exchange.views import LevelView, book_view, order_view
-
-
-def _order(n: int, side: Side, price: str | None, qty: int = 100) -> Order:
-    return Order(f"O{n}", "A", f"c{n}", SYMBOL, side,
-                 OrdType.MARKET if price is None else OrdType.LIMIT,
-                 None if price is None else Decimal(price), qty, TimeInForce.DAY, n, None)  # fmt: skip
 
 
 def test_levels_come_best_first_cut_at_the_depth_with_market_and_pools_counted() -> None:
     book = Book(SYMBOL)
-    for n, (side, price) in enumerate(
-        [
-            (Side.BUY, "2849"),
-            (Side.BUY, "2850"),
-            (Side.BUY, "2850"),
-            (Side.BUY, "2848"),
-            (Side.SELL, "2852"),
-            (Side.SELL, "2851"),
-            (Side.BUY, None),
-        ]  # fmt: skip
-    ):
-        book.side(side).add(_order(n, side, price))
-    pooled = _order(99, Side.SELL, "2850")
+    sides_prices = [("buy", "2849"), ("buy", "2850"), ("buy", "2850"), ("buy", "2848"),
+                    ("sell", "2852"), ("sell", "2851"), ("buy", None)]  # fmt: skip
+    for side, price in sides_prices:
+        o = booked(side, 100, price)
+        book.side(o.side).add(o)
+    pooled = booked("sell", 100, "2850")
     book.at_close[pooled.order_id] = pooled
     inst = instruments().get(SYMBOL)
     assert inst is not None
@@ -45,11 +32,12 @@ def test_levels_come_best_first_cut_at_the_depth_with_market_and_pools_counted()
 
 
 def test_an_order_view_copies_the_order_as_it_is_now() -> None:
-    o = _order(1, Side.SELL, "2851", qty=300)
+    o = booked("sell", 300, "2851")
     o.cum_qty, o.leaves_qty, o.status = 100, 200, OrdStatus.PARTIALLY_FILLED
     v = order_view(o)
-    assert (v.order_id, v.side, v.price, v.order_qty, v.cum_qty, v.leaves_qty, v.status) == (
-        "O1", Side.SELL, Decimal("2851"), 300, 100, 200, OrdStatus.PARTIALLY_FILLED,
+    assert v.order_id == o.order_id and v.session == o.session
+    assert (v.side, v.price, v.order_qty, v.cum_qty, v.leaves_qty, v.status) == (
+        Side.SELL, Decimal("2851"), 300, 100, 200, OrdStatus.PARTIALLY_FILLED,
     )  # fmt: skip
     o.leaves_qty = 0
     assert v.leaves_qty == 200  # a view does not follow the order
