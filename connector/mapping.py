@@ -1,7 +1,8 @@
 """Pure mapping between the gateway's commands / order events and FIX 4.4 messages.
 
-No I/O here: the connector shell (``connector/service.py``) feeds commands and parsed messages in
-and gets message bodies and :class:`gateway.reports.ExecReport` values out.
+No I/O here: the connector's shells (``connector/pump.py``, ``connector/reports.py``) feed
+commands and parsed messages in and get message bodies and :class:`gateway.reports.ExecReport`
+values out.
 
 ClOrdID mapping (documented in the README):
 

@@ -1,5 +1,5 @@
 """One symbol's order book: price levels in price-time priority, plus the orders waiting for an
-auction. Pure data structure; the matching rules live in :mod:`simulators.exchange.engine`.
+auction. Pure data structure; the matching rules live in :mod:`.continuous` and :mod:`.auction`.
 
 Each side keeps a dict price -> :class:`Level` and a sorted price list whose *last* element is the
 best price (bids ascending, asks descending), so the best level is found and dropped in O(1). A
@@ -213,3 +213,22 @@ class Book:
     def crossed(self) -> bool:
         bid, ask = self.bids.best(), self.asks.best()
         return bid is not None and ask is not None and bid >= ask
+
+    def take_off(self, o: Order) -> None:
+        """``o`` leaves the book: out of its auction pool, or off its side."""
+        if self.at_open.pop(o.order_id, None) is not None or (
+            self.at_close.pop(o.order_id, None) is not None
+        ):
+            o.live = False
+            return
+        if o.live:
+            self.side(o.side).remove(o)
+
+    def live_orders(self) -> list[Order]:
+        """Every order still in the book: auction pools, waiting market orders, limit levels."""
+        found = [*self.at_open.values(), *self.at_close.values()]
+        for side in (self.bids, self.asks):
+            found.extend(o for o in side.market if o.live)
+            for level in side.levels.values():
+                found.extend(level)
+        return found

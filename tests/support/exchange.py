@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
+from simulators.exchange.book import Order
 from simulators.exchange.engine import MatchingEngine
 from simulators.exchange.instruments import Instruments, from_reference_data
 from simulators.exchange.model import (
@@ -83,3 +84,34 @@ def reports(events: list[Event], exec_type: ExecType | None = None) -> list[Exec
 
 def trades(events: list[Event]) -> list[ExecutionReport]:
     return reports(events, ExecType.TRADE)
+
+
+_booked = 0
+
+
+def booked(
+    side: str,
+    qty: int,
+    price: str | None,
+    *,
+    session: str = "A",
+    tif: TimeInForce = TimeInForce.DAY,
+    symbol: str = SYMBOL,
+) -> Order:
+    """An order as the engine books it (for the engine's parts used alone, on a bare book);
+    each one newer in time priority than the last."""
+    global _booked
+    _booked += 1
+    return Order(
+        f"O{_booked}",
+        session,
+        f"c{_booked}",
+        symbol,
+        Side.BUY if side == "buy" else Side.SELL,
+        OrdType.MARKET if price is None else OrdType.LIMIT,
+        Decimal(price) if price is not None else None,
+        qty,
+        tif,
+        _booked,
+        None,
+    )

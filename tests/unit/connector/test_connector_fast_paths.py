@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from connector.service import _command_bytes
+from connector.pump import command_bytes
 from connector.store import SentStep, order_message_cl_ord_id, order_message_type
 
 
@@ -34,12 +34,12 @@ def test_sent_step_is_what_json_dumps_writes(process: str, cl: str, mt: str) -> 
 
 
 def test_command_bytes_from_a_dict_or_a_flat_reply() -> None:
-    assert _command_bytes({b"m": b"\x81\xa1k"}) == b"\x81\xa1k"
-    assert _command_bytes([b"x", b"1", b"m", b"\x81\xa1k"]) == b"\x81\xa1k"
-    assert _command_bytes([b"x", b"1"]) is None
-    assert _command_bytes({b"x": b"1"}) is None
-    assert _command_bytes(None) is None
-    assert _command_bytes([]) is None
+    assert command_bytes({b"m": b"\x81\xa1k"}) == b"\x81\xa1k"
+    assert command_bytes([b"x", b"1", b"m", b"\x81\xa1k"]) == b"\x81\xa1k"
+    assert command_bytes([b"x", b"1"]) is None
+    assert command_bytes({b"x": b"1"}) is None
+    assert command_bytes(None) is None
+    assert command_bytes([]) is None
 
 
 def test_cl_ord_id_and_type_of_a_raw_order_message() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from connector.service import _cancel_all
+from connector.term import cancel_all
 
 
 def test_a_task_that_swallowed_one_cancellation_is_cancelled_again() -> None:
@@ -27,7 +27,7 @@ def test_a_task_that_swallowed_one_cancellation_is_cancelled_again() -> None:
 
         tasks = [asyncio.create_task(stubborn()), asyncio.create_task(plain())]
         await asyncio.sleep(0.02)
-        await asyncio.wait_for(_cancel_all(tasks, again_after=0.05), 5)
+        await asyncio.wait_for(cancel_all(tasks, again_after=0.05), 5)
         return swallowed, all(t.done() for t in tasks)
 
     swallowed, all_done = asyncio.run(main())
@@ -42,7 +42,7 @@ def test_a_task_that_failed_is_awaited_without_raising() -> None:
 
         t = asyncio.create_task(fails())
         await asyncio.sleep(0)
-        await _cancel_all([t])
+        await cancel_all([t])
         return t.done() and not t.cancelled()
 
     assert asyncio.run(main())
