@@ -80,7 +80,8 @@ PER_ORDER_WORK = {
         "once), the order state machine, cum qty / avg px / fills, risk counters, the order "
         "event on the partition's events stream, the trail step; the inbound sequence number "
         "in Redis",
-        "at logon, reconciles in-flight orders (reads every open order's record)",
+        "at logon, reconciles in-flight orders (asks its sent map about every open order, one "
+        "HMGET per 1,000, and reads the records of those it sent)",
     ],
     "quickfix_only": [
         "FileStore: each outbound message appended to its body and header files and the "

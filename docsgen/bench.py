@@ -39,6 +39,8 @@ def run_line(data: dict[str, Any]) -> str:
     python = data.get("python") or machine.get("python")
     cpus = data.get("cpus") or machine.get("cpus")
     load = data.get("loadavg_1m", machine.get("loadavg_1m", machine.get("loadavg_1m_at_end")))
+    if load is None:
+        load = machine.get("load_average_1m_at_end")
     parts = []
     if data.get("at"):
         parts.append(f"measured {data['at']}")
@@ -258,6 +260,89 @@ def connector(d: dict[str, Any]) -> str:
     )
 
 
+def _per_process(cpu: dict[str, float]) -> str:
+    return ", ".join(f"{name} {num(v)}" for name, v in cpu.items())
+
+
+def e2e(d: dict[str, Any]) -> str:
+    rows = []
+    for s in d["steps"]:
+        rows.append(
+            (
+                num(s["offered_per_s"]),
+                num(s["accepted_per_s"]),
+                "yes" if s["sustained"] else "no",
+                *(
+                    _ms(s[stage][q])
+                    for stage in ("accept_ms", "ack_ms", "fill_ms")
+                    for q in ("p50", "p99")
+                ),
+                num(s["cpu_us_per_order_total"]),
+                _per_process(s["cpu_us_per_order"]),
+                num(s["redis_commands_per_order"]),
+                num(s["redis_lua_calls_per_order"]),
+            )
+        )
+    setup = d["setup"]
+    return (
+        f"{setup['api_workers']} API worker(s), {setup['seconds_per_step']:g} s per step, "
+        f"{setup['accounts']} accounts; Redis {setup['redis']}; profile {setup['profile']}. "
+        f"Highest sustained rate: **{num(d['max_sustained_per_s'])} orders/s**. Latencies in ms "
+        "from when the order was due; CPU in µs per order.\n\n"
+        + table(
+            (
+                "offered/s",
+                "accepted/s",
+                "sustained",
+                "accept p50",
+                "accept p99",
+                "ack p50",
+                "ack p99",
+                "fill p50",
+                "fill p99",
+                "CPU µs/order",
+                "per process",
+                "Redis commands/order",
+                "Lua calls/order",
+            ),
+            rows,
+        )
+    )
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else num(v)
+
+
+def drain(d: dict[str, Any]) -> str:
+    rows = []
+    for i, r in enumerate(d["runs"], 1):
+        for side in ("ordergate", "quickfix"):
+            x = r[side]
+            rows.append(
+                (
+                    str(i),
+                    side,
+                    num(x["orders_per_s"]),
+                    num(x["cpu_us_per_order_total"]),
+                    _per_process(x["cpu_us_per_order"]),
+                    num(r["ratio"]) if side == "quickfix" else "",
+                )
+            )
+    s = d["summary"]
+    return (
+        f"{d['orders']:,} orders queued while the line was down, then drained into a venue that "
+        f"answers each with an ack and a fill. Median: ordergate "
+        f"**{num(s['ordergate']['orders_per_s'])}/s**, QuickFIX "
+        f"**{num(s['quickfix']['orders_per_s'])}/s**, ratio **{num(s['ratio'])}** "
+        f"(target ≥ {num(s['target_ratio'])}: {'met' if s['met'] else 'not met'}).\n\n"
+        + table(
+            ("run", "side", "orders/s", "CPU µs/order", "per process", "ratio"),
+            rows,
+        )
+    )
+
+
 # (result file, section title, renderer), in the order of the page
 SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("fix_parse.json", "FIX parsing and encoding (`bench.fix_parse`)", fix_parse),
@@ -277,6 +362,8 @@ SECTIONS: list[tuple[str, str, Callable[[dict[str, Any]], str]]] = [
     ("gateway_core.json", "Gateway core (`bench.gateway_core`)", gateway_core),
     ("api.json", "Order API, one process (`bench.api`)", api),
     ("connector.json", "FIX connector (`bench.connector`)", connector),
+    ("e2e.json", "The whole journey (`bench.e2e`)", e2e),
+    ("drain.json", "Connector drain beside QuickFIX (`bench.drain`)", drain),
 ]
 
 
