@@ -14,7 +14,7 @@ import signal
 import sys
 
 from gateway import logs
-from gateway.cli_args import log_level, redis_url
+from gateway.cli_args import add_log_level, redis_url
 from gateway.config import ConfigError
 
 EXIT_CODES = {
@@ -56,9 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--message-log",
         help="directory of the FIX message log (default ~/.local/state/ordergate/fix; off: none)",
     )
-    parser.add_argument(
-        "--log-level", type=log_level, default="info", help="debug, info, ... (default info)"
-    )
+    add_log_level(parser, "info")
 
 
 def _flags(args: argparse.Namespace) -> dict[str, object]:

@@ -36,12 +36,28 @@ def _partitions(text: str) -> int:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--redis", dest="redis_url", type=redis_url, default="redis://127.0.0.1:6379/0"
+        "--redis",
+        dest="redis_url",
+        type=redis_url,
+        default="redis://127.0.0.1:6379/0",
+        help="Redis URL (default redis://127.0.0.1:6379/0)",
     )
-    parser.add_argument("--venue", default="TSE")
-    parser.add_argument("--sender-comp-id", default="ORDERGATE")
-    parser.add_argument("--target-comp-id", default=None, help="default: the venue")
-    parser.add_argument("--partitions", type=_partitions, default=keys.DEFAULT_PARTITIONS)
+    parser.add_argument("--venue", default="TSE", help="venue of the session (default TSE)")
+    parser.add_argument(
+        "--sender-comp-id",
+        default="ORDERGATE",
+        help="our SenderCompID in the session (default ORDERGATE)",
+    )
+    parser.add_argument(
+        "--target-comp-id", default=None, help="the venue's CompID (default: the venue)"
+    )
+    parser.add_argument(
+        "--partitions",
+        type=_partitions,
+        default=keys.DEFAULT_PARTITIONS,
+        help="partitions of the command streams, as the API writes them "
+        f"(default {keys.DEFAULT_PARTITIONS})",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--logout", action="store_true", help="ask the leader to log out and stop")
     parser.add_argument(

@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway import logs
 from gateway.auth import AuthSettings, TokenVerifier, check_production_safety
-from gateway.cli_args import log_level, port, redis_url
+from gateway.cli_args import add_log_level, port, redis_url
 from gateway.config import ConfigError, GatewayConfig
 
 EXIT_CODES = {
@@ -45,9 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "ORDERGATE->venue sessions that have state in Redis)",
     )
     parser.add_argument("--config", default=None, help="config file (TOML or JSON)")
-    parser.add_argument(
-        "--log-level", type=log_level, default="info", help="debug, info, warning, error, critical"
-    )
+    add_log_level(parser, "info")
 
 
 def parse_sessions(items: list[str]) -> list[tuple[str, str]] | None:

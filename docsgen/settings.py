@@ -88,15 +88,9 @@ def render_group(group: Group) -> str:
 
 def subcommand_parsers() -> dict[str, argparse.ArgumentParser]:
     """Each ``ordergate`` subcommand's parser, built the way ``ordergate`` builds it."""
-    from gateway.cli import SUBCOMMANDS, build_parser
+    from gateway.cli import SUBCOMMANDS, subcommand_parser
 
-    out: dict[str, argparse.ArgumentParser] = {}
-    for name in SUBCOMMANDS:
-        parser = build_parser([name])
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                out[name] = action.choices[name]
-    return out
+    return {name: subcommand_parser(name) for name in SUBCOMMANDS}
 
 
 def flags_by_dest(parser: argparse.ArgumentParser) -> dict[str, str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from gateway import logs
 from gateway.archive import ArchiveError, Archiver, S3Store, Settings, normalize_prefix, s3_client
-from gateway.cli_args import log_level, redis_url
+from gateway.cli_args import add_log_level, redis_url
 from gateway.config import ConfigError, GatewayConfig, redact_url
 
 # S3 bucket naming rules (the common subset): 3-63 of a-z 0-9 . -, letter or digit at each end
@@ -70,9 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--once", action="store_true", help="archive what is there now, then exit")
     parser.add_argument("--config", help="config file (TOML or JSON); default $OG_CONFIG")
-    parser.add_argument(
-        "--log-level", type=log_level, default="info", help="debug, info, warning (info)"
-    )
+    add_log_level(parser, "info")
 
 
 def settings_from(args: argparse.Namespace, config: GatewayConfig) -> Settings:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
 import os
 import sys
 from collections.abc import Sequence
@@ -21,19 +22,27 @@ from gateway.cli_args import EXIT_CODES, EXIT_FAILED, EXIT_USAGE, exit_codes_tex
 #: what ``ordergate COMMAND`` exits with when interrupted by Ctrl-C (128 + SIGINT)
 EXIT_INTERRUPTED = 130
 
-# subcommand -> (module that implements it, one-line help)
+DESCRIPTION = "An order-routing gateway: HTTP API, Redis streams, FIX 4.4 connectors."
+
+# subcommand -> (module that implements it, one-line help: what it does, starting with a verb)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "up": ("gateway.stack", "the whole stack on one machine (Redis, simulator, connector, API)"),
-    "api": ("stateless_api.cli", "one API worker process"),
-    "token": ("stateless_api.token_cli", "mint a development token for an account"),
-    "connector": ("connector.cli", "one FIX connector for one exchange session"),
-    "status": ("connector.status_cli", "streams, lag, connector session state, sequence numbers"),
-    "simulator": ("simulators.exchange.cli", "one exchange simulator (FIX acceptor)"),
+    "up": (
+        "gateway.stack",
+        "run the whole stack on one machine (Redis, simulator, connector, API)",
+    ),
+    "api": ("stateless_api.cli", "serve the HTTP API (one or more worker processes)"),
+    "token": ("stateless_api.token_cli", "print a development token for accounts and scopes"),
+    "connector": ("connector.cli", "run the FIX connector of one exchange session"),
+    "status": (
+        "connector.status_cli",
+        "show a FIX session's state, sequence numbers and lag; log out, reset, resend",
+    ),
+    "simulator": ("simulators.exchange.cli", "run an exchange simulator (a FIX acceptor)"),
     "simulator-ctl": ("simulators.exchange.ctl", "drive a running simulator's control API"),
-    "loadtest": ("simulators.loadgen.cli", "open-loop load against an API"),
-    "trail": ("gateway.trail_cli", "an order's end-to-end trail"),
+    "loadtest": ("simulators.loadgen.cli", "send open-loop load to an API and report latencies"),
+    "trail": ("gateway.trail_cli", "show an order's end-to-end trail"),
     "archive": ("gateway.archive_cli", "archive order events to S3"),
-    "console": ("console.cli", "the operations console in the browser"),
+    "console": ("console.cli", "serve the operations console (a web page)"),
 }
 
 
@@ -53,13 +62,27 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
+def version() -> str:
+    """The installed distribution's version (what ``pip`` installed, not a copy in the code)."""
+    try:
+        return importlib.metadata.version("ordergate")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed: run pip install .)"
+
+
 def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ordergate",
-        description=__doc__.splitlines()[0],
+        description=DESCRIPTION,
         epilog=exit_codes_text(EXIT_CODES)
         + "\n(each COMMAND --help lists its own; Ctrl-C exits 130)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {version()}",
+        help="print the installed version and exit",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chosen = next((a for a in argv if not a.startswith("-")), None)
@@ -69,9 +92,26 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
             module = _load(module_name)
             if module is not None:
                 module.add_arguments(p)
-                p.epilog = exit_codes_text(getattr(module, "EXIT_CODES", EXIT_CODES))
-                p.formatter_class = argparse.RawDescriptionHelpFormatter
+                _set_epilog(p, exit_codes_text(getattr(module, "EXIT_CODES", EXIT_CODES)))
     return parser
+
+
+def _set_epilog(parser: argparse.ArgumentParser, epilog: str) -> None:
+    """The exit codes at the end of ``--help``, also of a subcommand's own actions."""
+    parser.epilog = epilog
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                _set_epilog(child, epilog)
+
+
+def subcommand_parser(name: str) -> argparse.ArgumentParser:
+    """``ordergate NAME``'s parser, built as ``main`` builds it (for the docs and the tests)."""
+    for action in build_parser([name])._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    raise KeyError(name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

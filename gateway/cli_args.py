@@ -48,6 +48,17 @@ def log_level(text: str) -> str:
     return level
 
 
+def add_log_level(parser: argparse.ArgumentParser, default: str) -> None:
+    """``--log-level``: the shared type, its choices shown in ``--help``, the default said."""
+    parser.add_argument(
+        "--log-level",
+        type=log_level,
+        choices=LOG_LEVELS,
+        default=default,
+        help=f"how much to log (default {default})",
+    )
+
+
 def redis_url(text: str) -> str:
     """A ``--redis`` flag: a URL of one of redis-py's schemes."""
     problem = redis_url_problem(text)

@@ -12,7 +12,7 @@ import sys
 
 from gateway import redis_compat
 from gateway.auth import check_production_safety
-from gateway.cli_args import log_level, port, redis_url
+from gateway.cli_args import add_log_level, port, redis_url
 from gateway.config import ConfigError
 
 from . import limits, server, uvicorn_compat
@@ -45,12 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--config", default=None, help="TOML/JSON config file (default: $OG_CONFIG)"
     )
     parser.add_argument("--workers", type=int, default=1, help="number of processes (default 1)")
-    parser.add_argument(
-        "--log-level",
-        type=log_level,
-        default="warning",
-        help="debug, info, warning, error or critical (default warning)",
-    )
+    add_log_level(parser, "warning")
     parser.add_argument(
         "--access-log", action="store_true", help="log every request (off: it costs throughput)"
     )

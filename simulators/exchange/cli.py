@@ -13,7 +13,7 @@ import dataclasses
 import sys
 
 from gateway import logs
-from gateway.cli_args import log_level, port
+from gateway.cli_args import add_log_level, port
 
 from .config import ConfigError, SessionConfig, SimulatorConfig, load_config
 
@@ -70,9 +70,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--message-log",
         help="directory for every session's FIX message log (QuickFIX FileLogPath)",
     )
-    parser.add_argument(
-        "--log-level", type=log_level, default="info", help="logging level (default info)"
-    )
+    add_log_level(parser, "info")
 
 
 def build_config(args: argparse.Namespace) -> SimulatorConfig:

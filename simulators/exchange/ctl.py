@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     sub.add_parser("state", help="phase, clock, sessions, counters, faults")
     sub.add_parser("orders", help="every order message received, by ClOrdID")
     book = sub.add_parser("book", help="one symbol's book")
-    book.add_argument("symbol")
+    book.add_argument("symbol", help="security code, e.g. 7203")
     fault = sub.add_parser("fault", help="inject a fault: NAME [key=value ...]")
     fault.add_argument("name", help="disconnect, refuse_logons, delay_outbound, drop_outbound, ...")
     fault.add_argument("params", nargs="*", help="key=value (integers), e.g. count=2")
@@ -52,7 +52,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     cod.add_argument("--session", help="session (needed when there are several)")
     cod.add_argument("--off", action="store_true", help="turn it off")
     phase = sub.add_parser("phase", help="pin a phase ('clock' follows the clock again)")
-    phase.add_argument("phase")
+    phase.add_argument(
+        "phase", help="pre_open, continuous, lunch, closing_auction, closed, or clock"
+    )
     sub.add_parser("reset", help="empty books, forget orders, lift faults and kill switches")
 
 

@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from support.api import ApiProcess, bearer  # noqa: E402
 from support.procs import RedisServer  # noqa: E402
+from support.runtime_venv import build_runtime_venv  # noqa: E402
 
 #: ``ordergate api --http``: every API test runs against both, but those marked fast_path_only
 HTTP_MODES = ("fast", "standard")
@@ -57,6 +58,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(scope="session")
+def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The python of a fresh virtualenv holding the wheel of this tree with its runtime
+    dependencies and the embedded server (``support.runtime_venv``), built once per session."""
+    return build_runtime_venv(tmp_path_factory.mktemp("runtime"))
 
 
 @pytest.fixture

@@ -45,6 +45,7 @@ CASES = [
     (["connector", "--connect", "nowhere"], 2),
     (["simulator", "--port", "70000"], 2),
     (["simulator", "--config", "/nonexistent/sim.toml"], 2),
+    (["simulator", "--log-level", "verbose"], 2),
     (["simulator-ctl", "--port", str(NOBODY), "state"], 2),
     (["simulator-ctl", "--url", "nope", "state"], 2),
     (["loadtest", "--url", f"http://127.0.0.1:{NOBODY}", "--duration", "1"], 1),

@@ -1,5 +1,5 @@
-"""What the image installs is what the suite tested: ``ordergate`` installed alone (no test
-extras, no system site-packages) with ``requirements.lock`` as constraints, as the Dockerfile
+"""What the image installs is what the suite tested: ``ordergate`` installed alone (the runtime
+and the embedded server; no test extras, no system site-packages) with ``requirements.lock`` as constraints, as the Dockerfile
 does, gets exactly the locked versions and serves ``/v1/ws`` (uvicorn's WebSocket support comes
 from a runtime dependency, not from the test extras)."""
 
@@ -7,40 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
-import venv
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import websockets
-from support.api import ROOT, ApiProcess, bearer
+from support.api import ApiProcess, bearer
 from support.procs import RedisServer
+from support.runtime_venv import LOCK, pip
 
 pytestmark = [pytest.mark.e2e, pytest.mark.runtime_install]
-
-LOCK = ROOT / "requirements.lock"
-
-
-def pip(python: Path, *args: str, timeout: float = 600) -> str:
-    """This interpreter's pip acting on the virtualenv of ``python`` (no pip inside it)."""
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "--python",
-            str(python),
-            "--disable-pip-version-check",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
 
 
 def locked() -> dict[str, str]:
@@ -57,26 +33,13 @@ def canonical(name: str) -> str:
     return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
-@pytest.fixture(scope="module")
-def runtime_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv with only ``ordergate`` (a wheel built once) and its runtime
-    dependencies, constrained by the lock, from the local pip cache / the registry."""
-    root = tmp_path_factory.mktemp("runtime")
-    venv.EnvBuilder(system_site_packages=False, with_pip=False).create(root / "venv")
-    python = root / "venv" / "bin" / "python"
-    pip(python, "wheel", "--no-deps", "-q", "-w", str(root / "dist"), str(ROOT))
-    (wheel,) = (root / "dist").glob("ordergate-*.whl")
-    pip(python, "install", "-q", "-c", str(LOCK), str(wheel))
-    return python
-
-
 def test_a_runtime_install_gets_exactly_the_locked_versions(runtime_venv: Path) -> None:
     pins = locked()
     installed = {}
     for line in pip(runtime_venv, "freeze").splitlines():
         name, _, ver = line.partition(" @ " if " @ " in line else "==")
         installed[canonical(name)] = ver
-    assert ".whl" in installed.pop("ordergate")  # ours, from the wheel built above
+    assert ".whl" in installed.pop("ordergate")  # ours, from the wheel the fixture built
     assert {n: v for n, v in installed.items() if pins.get(n) != v} == {}
     for runtime in ("starlette", "uvicorn", "redis", "websockets", "httptools", "uvloop"):
         assert runtime in installed, runtime
