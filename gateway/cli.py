@@ -34,6 +34,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "trail": ("gateway.trail_cli", "an order's end-to-end trail"),
     "archive": ("gateway.archive_cli", "archive order events to S3"),
     "console": ("console.cli", "the operations console in the browser"),
+    "schedule": ("gateway.schedule_cli", "scale windows around market hours (KEDA cron triggers)"),
 }
 
 
