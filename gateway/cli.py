@@ -43,6 +43,10 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "trail": ("gateway.trail_cli", "show an order's end-to-end trail"),
     "archive": ("gateway.archive_cli", "archive order events to S3"),
     "console": ("console.cli", "serve the operations console (a web page)"),
+    "schedule": (
+        "gateway.schedule_cli",
+        "print the scale windows around market hours (KEDA cron triggers)",
+    ),
 }
 
 

@@ -57,6 +57,8 @@ CASES = [
     (["console", "--log-level", "loud"], 2),
     (["console", "--simulator", "ftp://x"], 2),
     (["up", "--redis", UNREACHABLE_REDIS], 2),
+    (["schedule", "--days", "0"], 2),
+    (["schedule", "--from", "2099-12-20"], 1),  # past the holiday calendar
     (["up", "--api-workers", "0"], 2),
     (["no-such-command"], 2),
 ]

@@ -1,0 +1,165 @@
+"""``ordergate schedule``: the coming trading days' scale windows, and the KEDA cron triggers that
+scale the API out before the open and in after the close without pre-scaling on a holiday.
+
+``--format text`` prints the windows and the holidays skipped; ``keda`` the ``cron`` trigger
+list; ``patch`` a kustomize JSON 6902 patch that swaps the base's holiday-blind business-days
+trigger of the API's ScaledObject for that list (``deploy/k8s/overlays/prod/market-hours.yaml``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from gateway.scale_schedule import (
+    TIMEZONE,
+    ScheduleError,
+    cron_triggers,
+    skipped,
+    weekday_trigger,
+    windows,
+)
+from gateway.venues import get_venue, venue_codes
+
+EXIT_CODES = {
+    0: "printed the schedule",
+    1: "no safe schedule: the calendar ends too early, or a month would repeat",
+    2: "bad flag",
+}
+
+#: where the base's business-days trigger sits in the API ScaledObject's trigger list
+BUSINESS_DAYS_TRIGGER = 1
+
+
+def _bounded(low: int, high: int, what: str):  # type: ignore[no-untyped-def]
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD, got {text!r}") from None
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--venue", choices=venue_codes(), default="TSE", help="venue whose calendar is used (TSE)"
+    )
+    parser.add_argument(
+        "--days",
+        type=_bounded(1, 366, "days"),
+        default=14,
+        help="how many days from --from to cover (14)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="first",
+        type=_day,
+        help="first day, YYYY-MM-DD (default: today in Asia/Tokyo)",
+    )
+    parser.add_argument(
+        "--replicas",
+        type=_bounded(1, 1000, "replicas"),
+        default=6,
+        help="API replicas inside a window (6)",
+    )
+    parser.add_argument(
+        "--before",
+        type=_bounded(0, 600, "minutes"),
+        default=30,
+        help="minutes before the open to scale out (30)",
+    )
+    parser.add_argument(
+        "--after",
+        type=_bounded(0, 600, "minutes"),
+        default=15,
+        help="minutes after the close to scale back in (15)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("text", "keda", "patch"),
+        default="text",
+        help="text: the windows; keda: cron triggers (YAML); patch: JSON 6902 patch (YAML)",
+    )
+
+
+def _yaml_map(mapping: dict[str, object], pad: str) -> list[str]:
+    lines: list[str] = []
+    for key, value in mapping.items():
+        if isinstance(value, dict):
+            lines += [f"{pad}{key}:", *_yaml_map(value, pad + "  ")]
+        else:
+            lines.append(f"{pad}{key}: {json.dumps(value)}")  # a JSON scalar is a YAML scalar
+    return lines
+
+
+def yaml_list(items: list[dict[str, object]]) -> list[str]:
+    """A block YAML list of maps (no PyYAML at run time)."""
+    lines: list[str] = []
+    for item in items:
+        first, *rest = _yaml_map(item, "  ")
+        lines += ["- " + first[2:], *rest]
+    return lines
+
+
+def _next_day(day: date, end: date) -> str:
+    return "" if end == day else f" (+{(end - day).days}d)"
+
+
+def render(args: argparse.Namespace, first: date) -> str:
+    """The output for ``args`` from day ``first``; ``ScheduleError`` when it cannot be safe."""
+    venue = get_venue(args.venue)
+    assert venue is not None  # argparse choices
+    before, after = timedelta(minutes=args.before), timedelta(minutes=args.after)
+    ws = windows(venue, first, args.days, before, after)
+    command = (
+        f"ordergate schedule --venue {venue.code} --from {first} --days {args.days} "
+        f"--replicas {args.replicas} --before {args.before} --after {args.after}"
+    )
+    if args.format == "text":
+        lines = [
+            f"{venue.code}: {len(ws)} trading days from {first} ({args.days} days), "
+            f"{args.replicas} API replicas, times {TIMEZONE}"
+        ]
+        rows = [
+            (w.day, f"{w.start:%H:%M} -> {w.end:%H:%M}" + _next_day(w.day, w.end.date()))
+            for w in ws
+        ]
+        rows += [(d, "holiday: no pre-scale") for d in skipped(venue, first, args.days)]
+        lines += [f"  {d} {d:%a}  {what}" for d, what in sorted(rows)]
+        return "\n".join(lines) + "\n"
+    triggers = cron_triggers(venue, ws, args.replicas)
+    head = [f"# generated by: {command} --format {args.format}"]
+    if args.format == "keda":
+        return "\n".join(head + yaml_list(triggers)) + "\n"
+    base = weekday_trigger(venue, before, after, args.replicas)
+    path = f"/spec/triggers/{BUSINESS_DAYS_TRIGGER}"
+    ops: list[dict[str, object]] = [
+        {"op": "test", "path": f"{path}/name", "value": base["name"]},
+        {"op": "remove", "path": path},
+    ]
+    ops += [{"op": "add", "path": "/spec/triggers/-", "value": t} for t in triggers]
+    return "\n".join(head + yaml_list(ops)) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    first = args.first or datetime.now(ZoneInfo(TIMEZONE)).date()
+    try:
+        sys.stdout.write(render(args, first))
+    except ScheduleError as exc:
+        print(f"ordergate schedule: {exc}", file=sys.stderr)
+        return 1
+    return 0
