@@ -329,12 +329,20 @@ class Driver:
 
     async def drain(self, timeout: float) -> None:
         """Wait until every request is answered and, with the stream on, every accepted order
-        acknowledged and every change answered, or ``timeout`` s; then count the timeouts."""
+        acknowledged, every change answered and the fills that follow have stopped coming
+        (:func:`drained`), or ``timeout`` s; then count the timeouts."""
         tracker = self.rec.tracker
         deadline = time.perf_counter() + timeout
-        while time.perf_counter() < deadline:
-            if self.in_flight <= 0 and (tracker is None or tracker.pending == 0):
-                break
+        resting, since = -1, time.perf_counter()
+        while (now := time.perf_counter()) < deadline:
+            if tracker is None:
+                if self.in_flight <= 0:
+                    break
+            else:
+                if len(tracker.awaiting_fill) != resting:
+                    resting, since = len(tracker.awaiting_fill), now
+                if drained(self.in_flight, tracker.pending, resting, now - since):
+                    break
             await asyncio.sleep(0.005)
         self.data.timeouts = max(0, self.in_flight)
 
@@ -343,6 +351,20 @@ class Driver:
         for c in self.conns:
             if c.transport is not None:
                 c.transport.close()
+
+
+#: after the last ack, fills still on their way (a crossing order's ack and the fills it causes
+#: are reported together) are waited for until none has come for this long
+FILL_QUIET_S = 0.3
+
+
+def drained(in_flight: int, pending: int, resting: int, quiet_for: float) -> bool:
+    """Done waiting: every answer in, every ack and change answered, and the orders still
+    without a fill (``resting``) either none or unchanged for :data:`FILL_QUIET_S` s (a resting
+    order may never fill; a fill that follows its ack by milliseconds must not be missed)."""
+    if in_flight > 0 or pending > 0:
+        return False
+    return resting == 0 or quiet_for >= FILL_QUIET_S
 
 
 async def run_load(
