@@ -23,7 +23,7 @@ EXIT_INTERRUPTED = 130
 
 # subcommand -> (module that implements it, one-line help)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
-    "up": ("gateway.stack", "the whole stack on one machine (Redis, simulator, connector, API)"),
+    "up": ("operations.stack", "the whole stack on one machine (Redis, simulator, connector, API)"),
     "api": ("stateless_api.cli", "one API worker process"),
     "token": ("stateless_api.token_cli", "mint a development token for an account"),
     "connector": ("connector.cli", "one FIX connector for one exchange session"),
@@ -31,8 +31,8 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulator": ("simulators.exchange.cli", "one exchange simulator (FIX acceptor)"),
     "simulator-ctl": ("simulators.exchange.ctl", "drive a running simulator's control API"),
     "loadtest": ("simulators.loadgen.cli", "open-loop load against an API"),
-    "trail": ("gateway.trail_cli", "an order's end-to-end trail"),
-    "archive": ("gateway.archive_cli", "archive order events to S3"),
+    "trail": ("operations.trail_cli", "an order's end-to-end trail"),
+    "archive": ("operations.archive_cli", "archive order events to S3"),
     "console": ("console.cli", "the operations console in the browser"),
 }
 

@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.stack.redis_server import find_redis_server
+from operations.stack.redis_server import find_redis_server
 
 
 def free_port() -> int:
@@ -131,7 +131,7 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
 class RedisServer:
     """A private Redis server on a free port, stopped by PID. Nothing kept on disk unless ``aof``.
 
-    The binary is ``gateway.stack.redis_server.find_redis_server()``'s: ``redis-server`` from the
+    The binary is ``operations.stack.redis_server.find_redis_server()``'s: ``redis-server`` from the
     PATH, else the embedded valkey-server (``ORDERGATE_REDIS_SERVER=embedded`` forces that one).
     """
 
