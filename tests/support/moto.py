@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from support.procs import free_port, port_open, wait_until
+from operations.stack.supervisor import port_open
+from support.procs import free_port, wait_until
 
 
 @contextmanager

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from operations.stack.redis_server import find_redis_server
+from operations.stack.supervisor import redis_answers as redis_ready  # PONG, not only open
 
 
 def free_port() -> int:
@@ -107,24 +108,6 @@ def listens_on(pid: int, port: int) -> bool:
         except OSError:
             continue
     return False
-
-
-def redis_ready(port: int, host: str = "127.0.0.1") -> bool:
-    """True once the server answers PING with PONG (not merely accepts, nor still loading)."""
-    try:
-        with socket.create_connection((host, port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
 
 
 @dataclass
