@@ -10,6 +10,7 @@ COPY connector connector
 COPY stateless_api stateless_api
 COPY simulators simulators
 COPY console console
+COPY operations operations
 # the versions the test suite ran with (requirements.lock), not whatever is newest today
 RUN pip install --no-cache-dir --prefix=/install -c requirements.lock .
 

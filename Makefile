@@ -36,7 +36,7 @@ lock:
 
 ## make test: create .venv, install the project with its test extras, lint, type-check, run the whole suite, build the docs
 test: $(STAMP)
-	$(BIN)/ruff check gateway fixengine connector stateless_api simulators console tests bench docsgen
+	$(BIN)/ruff check gateway fixengine connector stateless_api simulators console operations tests bench docsgen
 	$(BIN)/mypy
 	$(BIN)/pytest -q -p no:cacheprovider
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
@@ -51,8 +51,8 @@ unit: $(STAMP)
 	$(BIN)/pytest -q tests/unit
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway fixengine connector stateless_api simulators console tests bench docsgen
-	$(BIN)/ruff format --check gateway fixengine connector stateless_api simulators console tests bench docsgen
+	$(BIN)/ruff check gateway fixengine connector stateless_api simulators console operations tests bench docsgen
+	$(BIN)/ruff format --check gateway fixengine connector stateless_api simulators console operations tests bench docsgen
 
 ## make docs: build the documentation site into site/ (strict: a broken link or anchor, or a page missing from the nav, fails;
 ## not --quiet, which hides the warnings from the strict check)

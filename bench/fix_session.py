@@ -41,7 +41,7 @@ from fixengine import (
     sending_time,
 )
 from fixengine.codec import EXECUTION_REPORT, NEW_ORDER_SINGLE
-from gateway.stack.redis_server import find_redis_server
+from operations.stack.redis_server import find_redis_server
 
 T = TypeVar("T")
 

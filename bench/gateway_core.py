@@ -39,9 +39,9 @@ from gateway.orders import OrderGateway
 from gateway.refdata import ReferenceData
 from gateway.reports import ExecReport, ReportApplier
 from gateway.routing import RoutingTable
-from gateway.stack.redis_server import find_redis_server
 from gateway.states import OrderEvent
 from gateway.validation import parse_new_order, validate_new_order
+from operations.stack.redis_server import find_redis_server
 
 RESULTS = Path(__file__).parent / "results"
 AT = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)  # Friday 10:00 Tokyo, continuous session

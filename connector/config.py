@@ -57,7 +57,7 @@ class ConnectorConfig:
     venue: str = "TSE"
     host: str = "127.0.0.1"
     port: int = 9878
-    sender_comp_id: str = "ORDERGATE"
+    sender_comp_id: str = keys.OUR_COMP_ID
     target_comp_id: str = ""  # default: the venue
     redis_url: str = "redis://127.0.0.1:6379/0"
     partitions: int = keys.DEFAULT_PARTITIONS

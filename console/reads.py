@@ -115,9 +115,7 @@ async def overview(
 async def present_sessions(client: Any, partitions: int) -> list[tuple[str, str]]:
     """Sessions of the default CompIDs (``ORDERGATE`` -> venue) that have state in Redis
     (none yet: an empty list)."""
-    from gateway.stack.plan import OUR_COMP_ID
-
-    candidates = [(v, keys.session_id(OUR_COMP_ID, v)) for v in venue_codes()]
+    candidates = [(v, keys.session_id(keys.OUR_COMP_ID, v)) for v in venue_codes()]
     pipe = client.pipeline(transaction=False)
     for _, s in candidates:
         pipe.exists(keys.fix_state(s), keys.fix_status(s), keys.fix_lease(s))

@@ -251,7 +251,7 @@ def render_settings() -> str:
     return "\n\n".join(out) + "\n"
 
 
-ARCHIVE_TABLE = """### Audit archive (`[archive]`, read by `gateway/archive_cli.py`)
+ARCHIVE_TABLE = """### Audit archive (`[archive]`, read by `operations/archive_cli.py`)
 
 | setting | default | meaning |
 |---|---|---|

@@ -27,7 +27,7 @@ DESCRIPTION = "An order-routing gateway: HTTP API, Redis streams, FIX 4.4 connec
 # subcommand -> (module that implements it, one-line help: what it does, starting with a verb)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "up": (
-        "gateway.stack",
+        "operations.stack",
         "run the whole stack on one machine (Redis, simulator, connector, API)",
     ),
     "api": ("stateless_api.cli", "serve the HTTP API (one or more worker processes)"),
@@ -40,11 +40,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "simulator": ("simulators.exchange.cli", "run an exchange simulator (a FIX acceptor)"),
     "simulator-ctl": ("simulators.exchange.ctl", "drive a running simulator's control API"),
     "loadtest": ("simulators.loadgen.cli", "send open-loop load to an API and report latencies"),
-    "trail": ("gateway.trail_cli", "show an order's end-to-end trail"),
-    "archive": ("gateway.archive_cli", "archive order events to S3"),
+    "trail": ("operations.trail_cli", "show an order's end-to-end trail"),
+    "archive": ("operations.archive_cli", "archive order events to S3"),
     "console": ("console.cli", "serve the operations console (a web page)"),
     "schedule": (
-        "gateway.schedule_cli",
+        "operations.schedule_cli",
         "print the scale windows around market hours (KEDA cron triggers)",
     ),
 }

@@ -95,6 +95,10 @@ def halt(p: int) -> str:
 # --- FIX session state: its own hash tag per session -------------------------------------
 
 
+#: our side's CompID unless configured otherwise (connector, ``ordergate up``, the console's view)
+OUR_COMP_ID = "ORDERGATE"
+
+
 def session_id(sender_comp_id: str, target_comp_id: str, begin_string: str = "FIX.4.4") -> str:
     """Canonical session name, as QuickFIX writes it: ``FIX.4.4:SENDER->TARGET``."""
     return f"{begin_string}:{sender_comp_id}->{target_comp_id}"

@@ -46,7 +46,8 @@ def aws_client_kwargs(env: Mapping[str, str]) -> dict[str, Any]:
     return kwargs
 
 
-def _aws_client(service: str, env: Mapping[str, str]) -> Any:
+def aws_client(service: str, env: Mapping[str, str]) -> Any:
+    """A botocore client (SSM, Secrets Manager, S3) set up by :func:`aws_client_kwargs`."""
     import botocore.session
 
     return botocore.session.get_session().create_client(service, **aws_client_kwargs(env))
@@ -72,11 +73,11 @@ def resolve(value: str, env: Mapping[str, str], environment: str = "development"
         return text[:-1] if text.endswith("\n") else text
     try:
         if kind == "ssm":
-            reply = _aws_client("ssm", env).get_parameter(Name=target, WithDecryption=True)
+            reply = aws_client("ssm", env).get_parameter(Name=target, WithDecryption=True)
             return str(reply["Parameter"]["Value"])
         name, _, key = target.partition("#")
         secret = str(
-            _aws_client("secretsmanager", env).get_secret_value(SecretId=name)["SecretString"]
+            aws_client("secretsmanager", env).get_secret_value(SecretId=name)["SecretString"]
         )
     except Exception as exc:  # botocore raises many types: credentials, network, not found
         raise UnresolvedReference(f"{value}: {exc.__class__.__name__}: {exc}") from None

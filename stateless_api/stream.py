@@ -12,15 +12,14 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from starlette.responses import StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from gateway.errors import OrderError
 
-if TYPE_CHECKING:
-    from .app import ApiContext
+from .context import ApiContext
 
 KEEPALIVE_SECONDS = 15.0
 QUEUE_SIZE = 1000

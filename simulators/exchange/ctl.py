@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -80,7 +81,7 @@ def request(args: argparse.Namespace) -> tuple[str, str, dict[str, Any] | None]:
     if action in ("state", "orders"):
         return "GET", f"/{action}", None
     if action == "book":
-        return "GET", f"/books/{urllib.request.quote(args.symbol, safe='')}", None
+        return "GET", f"/books/{urllib.parse.quote(args.symbol, safe='')}", None
     if action == "fault":
         return "POST", "/faults", fault_body(args.name, args.params, args.session)
     if action in ("kill-switch", "cancel-on-disconnect"):

@@ -227,9 +227,9 @@ def decode_fields(msg: Fields, session: str, fast: bool = True) -> Command:
     """:func:`decode` on the fields of a message (see :func:`fields_of`); ``fast=False`` skips
     the NewOrderSingle fast path (the tests compare the two)."""
     if fast and msg.get(b"35") == b"D":
-        fast = _fast_new_order(msg, session)
-        if fast is not None:
-            return fast
+        order = _fast_new_order(msg, session)
+        if order is not None:
+            return order
     msg_type = _get(msg, 35)
     if msg_type == "D":
         bad = OrdRejReason.OTHER.value

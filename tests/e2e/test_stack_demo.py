@@ -11,8 +11,8 @@ from support.api import ApiProcess
 from support.procs import RedisServer
 
 from gateway.auth import mint_token
-from gateway.stack.demo import Demo
-from gateway.stack.plan import DEV_ACCOUNTS
+from operations.stack.demo import Demo
+from operations.stack.plan import DEV_ACCOUNTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
 

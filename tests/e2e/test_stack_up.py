@@ -17,7 +17,7 @@ from support.api import order_body
 from support.procs import free_port, wait_until
 from support.stack import ROOT, UP, UpProcess
 
-from gateway.stack.redis_server import find_redis_server
+from operations.stack.redis_server import find_redis_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 

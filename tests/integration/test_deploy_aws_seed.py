@@ -1,4 +1,4 @@
-"""The compose settings path without Docker: ``gateway.stack.aws_seed`` fills a real moto server,
+"""The compose settings path without Docker: ``operations.stack.aws_seed`` fills a real moto server,
 then ``deploy/ordergate.toml`` resolves from it and a real ``ordergate api`` starts with it."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from support.moto import moto_server
 from support.procs import RedisServer
 
 from gateway.config import GatewayConfig
-from gateway.references import _aws_client
+from gateway.references import aws_client
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ class ConfigOnlyApi(ApiProcess):
 
 def seed(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "gateway.stack.aws_seed"],
+        [sys.executable, "-m", "operations.stack.aws_seed"],
         env={**os.environ, **env},
         cwd=ROOT,
         capture_output=True,
@@ -59,7 +59,7 @@ def test_seeded_emulator_resolves_the_compose_config_and_the_api_starts_with_it(
         cfg = GatewayConfig.load(CONFIG, env)
         assert cfg.redis_url == redis.url and cfg.environment == "dev"
         assert len(cfg.jwt.secret) >= 32 and not cfg.jwt.is_development_secret
-        buckets = _aws_client("s3", env).list_buckets()["Buckets"]
+        buckets = aws_client("s3", env).list_buckets()["Buckets"]
         assert "ordergate-dev-audit" in [b["Name"] for b in buckets]
 
         # the API with nothing but the config and the environment compose gives it
@@ -105,7 +105,7 @@ def test_seeding_twice_keeps_the_secret(aws_env: dict[str, str]) -> None:
 def test_seeding_refuses_to_run_without_an_emulator_endpoint() -> None:
     env = {k: v for k, v in os.environ.items() if k != "AWS_ENDPOINT_URL"}
     out = subprocess.run(
-        [sys.executable, "-m", "gateway.stack.aws_seed"],
+        [sys.executable, "-m", "operations.stack.aws_seed"],
         env=env,
         cwd=ROOT,
         capture_output=True,

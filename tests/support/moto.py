@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from support.procs import free_port, port_open, wait_until
+from operations.stack.supervisor import port_open
+from support.procs import free_port, wait_until
 
 
 @contextmanager
 def moto_server() -> Iterator[dict[str, str]]:
     """Run ``moto_server`` until the block ends; yields the environment that points the AWS
-    clients (``gateway.references``, ``gateway.stack.aws_seed``) at it."""
+    clients (``gateway.references``, ``operations.stack.aws_seed``) at it."""
     exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
     port = free_port()
     proc = subprocess.Popen(

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gateway.stack.redis_server import find_redis_server
+from operations.stack.redis_server import find_redis_server
+from operations.stack.supervisor import redis_answers as redis_ready  # PONG, not only open
 
 
 def free_port() -> int:
@@ -109,29 +110,11 @@ def listens_on(pid: int, port: int) -> bool:
     return False
 
 
-def redis_ready(port: int, host: str = "127.0.0.1") -> bool:
-    """True once the server answers PING with PONG (not merely accepts, nor still loading)."""
-    try:
-        with socket.create_connection((host, port), timeout=0.5) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 @dataclass
 class RedisServer:
     """A private Redis server on a free port, stopped by PID. Nothing kept on disk unless ``aof``.
 
-    The binary is ``gateway.stack.redis_server.find_redis_server()``'s: ``redis-server`` from the
+    The binary is ``operations.stack.redis_server.find_redis_server()``'s: ``redis-server`` from the
     PATH, else the embedded valkey-server (``ORDERGATE_REDIS_SERVER=embedded`` forces that one).
     """
 

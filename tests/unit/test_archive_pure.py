@@ -10,7 +10,9 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.archive import (
+from gateway.codec import OrderUpdate, encode_event
+from gateway.config import ConfigError, GatewayConfig
+from operations.archive import (
     Entry,
     backoff,
     build_object,
@@ -21,9 +23,7 @@ from gateway.archive import (
     object_key,
     wait_ms,
 )
-from gateway.archive_cli import add_arguments, settings_from
-from gateway.codec import OrderUpdate, encode_event
-from gateway.config import ConfigError, GatewayConfig
+from operations.archive_cli import add_arguments, settings_from
 
 # 2026-11-27 23:59:59.999 UTC and one millisecond later (the next UTC day)
 LATE = "1795823999999-0"

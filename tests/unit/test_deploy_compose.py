@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from support.project import PACKAGES
 
 from connector.config import ConnectorConfig, from_table
 from gateway.cli import SUBCOMMANDS, build_parser
@@ -18,11 +19,7 @@ from gateway.cli import SUBCOMMANDS, build_parser
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
-SOURCES = "\n".join(
-    p.read_text()
-    for pkg in ("gateway", "fixengine", "connector", "stateless_api", "simulators")
-    for p in (ROOT / pkg).rglob("*.py")
-)
+SOURCES = "\n".join(p.read_text() for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))
 
 
 def ordergate_services() -> dict[str, dict[str, Any]]:
@@ -167,8 +164,7 @@ def test_config_file_is_mounted_where_og_config_points() -> None:
 def test_dockerfile_installs_every_package_and_runs_ordergate() -> None:
     text = (ROOT / "Dockerfile").read_text()
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    for pattern in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]:
-        pkg = pattern.rstrip("*")
+    for pkg in PACKAGES:
         assert re.search(rf"^COPY {pkg} {pkg}$", text, re.M), pkg
         assert (ROOT / pkg).is_dir()
     assert re.search(r"^COPY pyproject.toml README.md requirements.lock ", text, re.M)
@@ -185,7 +181,7 @@ def test_the_image_is_built_from_this_directory() -> None:
 
 
 def test_archive_writes_to_the_bucket_aws_init_creates_after_redis_and_the_seed() -> None:
-    from gateway.stack.aws_seed import names
+    from operations.stack.aws_seed import names
 
     svc = SERVICES["archive"]
     env = svc["environment"]

@@ -9,15 +9,15 @@ from datetime import date, datetime, time, timedelta
 import pytest
 
 from gateway.cli import build_parser
-from gateway.scale_schedule import (
+from gateway.venues import get_venue
+from operations.scale_schedule import (
     ScheduleError,
     calendar_end,
     cron_triggers,
     weekday_trigger,
     windows,
 )
-from gateway.schedule_cli import render
-from gateway.venues import get_venue
+from operations.schedule_cli import render
 
 TSE = get_venue("TSE")
 JNX = get_venue("JNX")

@@ -1,9 +1,9 @@
-"""``gateway.stack.plan``: what ``ordergate up`` starts, as data (no processes)."""
+"""``operations.stack.plan``: what ``ordergate up`` starts, as data (no processes)."""
 
 from __future__ import annotations
 
 from gateway.cli import build_parser
-from gateway.stack.plan import (
+from operations.stack.plan import (
     Ports,
     StackOptions,
     api_ports,

@@ -1,4 +1,4 @@
-"""``gateway.stack.redis_server``: which server binary a private Redis runs."""
+"""``operations.stack.redis_server``: which server binary a private Redis runs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from support.cluster import slot_ranges
 
-from gateway.stack import redis_server
-from gateway.stack.redis_server import (
+from operations.stack import redis_server
+from operations.stack.redis_server import (
     ENV_VAR,
     RedisServerNotFound,
     embedded_server_path,

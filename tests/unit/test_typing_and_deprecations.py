@@ -7,8 +7,10 @@ import ast
 import tomllib
 from pathlib import Path
 
+from support.project import PACKAGES
+
 ROOT = Path(__file__).resolve().parents[2]
-CODE = ("gateway", "connector", "stateless_api", "simulators", "bench")
+CODE = (*PACKAGES, "bench")
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 
@@ -45,3 +47,12 @@ def test_pytest_hides_only_named_deprecation_warnings() -> None:
         if action == "ignore":
             assert message, f"a blanket ignore: {entry!r}"
     assert any(f.startswith("error::DeprecationWarning:") for f in filters)
+
+
+def test_mypy_and_ruff_check_every_package() -> None:
+    assert set(PYPROJECT["tool"]["mypy"]["files"]) >= {*PACKAGES, "docsgen"}
+    makefile = (ROOT / "Makefile").read_text()
+    lint_lines = [line for line in makefile.splitlines() if "/ruff " in line]
+    assert len(lint_lines) >= 2
+    for line in lint_lines:
+        assert set(line.split()) >= {*PACKAGES, "tests", "bench", "docsgen"}, line

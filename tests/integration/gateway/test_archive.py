@@ -22,8 +22,8 @@ from support.moto import moto_server
 from support.procs import wait_until
 
 from gateway import keys
-from gateway.archive import GROUP, ArchiveError, Archiver, S3Store, Settings, Stats, s3_client
-from gateway.references import _aws_client
+from gateway.references import aws_client
+from operations.archive import GROUP, ArchiveError, Archiver, S3Store, Settings, Stats, s3_client
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[3]
@@ -44,7 +44,7 @@ def new_bucket(env: dict[str, str], create: bool = True) -> str:
 
 
 def make_bucket(env: dict[str, str], name: str) -> None:
-    _aws_client("s3", env).create_bucket(
+    aws_client("s3", env).create_bucket(
         Bucket=name, CreateBucketConfiguration={"LocationConstraint": env["AWS_REGION"]}
     )
 
@@ -57,7 +57,7 @@ async def archive_once(redis: Any, env: dict[str, str], bucket: str, **kw: Any) 
 
 def archived(env: dict[str, str], bucket: str) -> tuple[list[str], list[dict[str, Any]]]:
     """(object keys, every line of every object)."""
-    s3 = _aws_client("s3", env)
+    s3 = aws_client("s3", env)
     keys_ = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])]
     lines = []
     for k in keys_:

@@ -6,7 +6,7 @@ import pytest
 from support.moto import moto_server
 
 from gateway.config import ConfigError, from_dict
-from gateway.references import _aws_client
+from gateway.references import aws_client
 
 pytestmark = pytest.mark.integration
 
@@ -18,7 +18,7 @@ def aws_env():
 
 
 def test_redis_url_from_ssm_by_logical_name(aws_env):
-    _aws_client("ssm", aws_env).put_parameter(
+    aws_client("ssm", aws_env).put_parameter(
         Name="/ordergate/staging/redis_url", Value="redis://staging:6379/0", Type="SecureString"
     )
     c = from_dict(
@@ -29,7 +29,7 @@ def test_redis_url_from_ssm_by_logical_name(aws_env):
 
 
 def test_jwt_secret_field_from_secrets_manager(aws_env):
-    _aws_client("secretsmanager", aws_env).create_secret(
+    aws_client("secretsmanager", aws_env).create_secret(
         Name="ordergate/production/jwt", SecretString=json.dumps({"secret": "p" * 48})
     )
     c = from_dict(

@@ -3,26 +3,21 @@ of the project (its Redis store is the connector's, ``connector.redis_store``)."
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
+
+from support.project import PACKAGES, imports_of
 
 import fixengine
 
 ENGINE = Path(fixengine.__file__).parent
 ALLOWED = frozenset(sys.stdlib_module_names) | {"simplefix", "fixengine"}
-PROJECT = ("gateway", "connector", "simulators", "stateless_api")
+PROJECT = tuple(p for p in PACKAGES if p != "fixengine")
 
 
 def _imported_roots(path: Path) -> set[str]:
-    roots = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            roots.add(node.module.split(".")[0])
-    return roots
+    return {i.module.split(".")[0] for i in imports_of(path)}
 
 
 def test_engine_modules_import_only_the_stdlib_simplefix_and_the_engine() -> None:

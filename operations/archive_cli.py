@@ -1,4 +1,4 @@
-"""``ordergate archive``: the order events of every partition, archived to S3 (``gateway.archive``).
+"""``ordergate archive``: the order events of every partition, archived to S3 (``operations.archive``).
 
 ``--once`` archives what the streams hold now and exits (tests, cron): 0 when done, 1 when the
 bucket is missing or S3 / Redis cannot be reached. Without it the archiver runs as a service. It
@@ -20,9 +20,16 @@ import sys
 from typing import Any
 
 from gateway import logs
-from gateway.archive import ArchiveError, Archiver, S3Store, Settings, normalize_prefix, s3_client
 from gateway.cli_args import add_log_level, redis_url
 from gateway.config import ConfigError, GatewayConfig, redact_url
+from operations.archive import (
+    ArchiveError,
+    Archiver,
+    S3Store,
+    Settings,
+    normalize_prefix,
+    s3_client,
+)
 
 # S3 bucket naming rules (the common subset): 3-63 of a-z 0-9 . -, letter or digit at each end
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gateway.config import redis_url_problem
+from gateway.keys import OUR_COMP_ID
 
-OUR_COMP_ID = "ORDERGATE"
 DEV_ACCOUNTS = ("DEMO-BUY", "DEMO-SELL")  # the dev token's accounts (the demo uses both)
 
 

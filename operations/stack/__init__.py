@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gateway.config import redact_url
-from gateway.stack.plan import (
+from operations.stack.plan import (
     ChildSpec,
     Ports,
     StackOptions,
@@ -36,8 +36,8 @@ from gateway.stack.plan import (
     token_argv,
     validate,
 )
-from gateway.stack.redis_server import RedisServerNotFound, find_redis_server
-from gateway.stack.supervisor import (
+from operations.stack.redis_server import RedisServerNotFound, find_redis_server
+from operations.stack.supervisor import (
     Child,
     StackError,
     Supervisor,
@@ -236,7 +236,7 @@ def run(args: argparse.Namespace) -> int:
         if opts.demo:
             if token is None:
                 raise StackError("--demo needs a dev token: the config uses RS256")
-            from gateway.stack.demo import Demo
+            from operations.stack.demo import Demo
 
             print("", flush=True)
 

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.stack.plan import DEV_ACCOUNTS
-from gateway.stack.supervisor import http_json
+from operations.stack.plan import DEV_ACCOUNTS
+from operations.stack.supervisor import http_json
 
 BUYER, SELLER = DEV_ACCOUNTS
 TRAIL_STEPS = ("received", "enqueued", "sent", "acknowledged", "filled")

@@ -14,7 +14,8 @@ import sys
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from gateway.scale_schedule import (
+from gateway.venues import get_venue, venue_codes
+from operations.scale_schedule import (
     TIMEZONE,
     ScheduleError,
     cron_triggers,
@@ -22,7 +23,6 @@ from gateway.scale_schedule import (
     weekday_trigger,
     windows,
 )
-from gateway.venues import get_venue, venue_codes
 
 EXIT_CODES = {
     0: "printed the schedule",

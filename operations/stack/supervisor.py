@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from gateway.stack.plan import OUR_COMP_ID, ChildSpec, tail
+from gateway.keys import OUR_COMP_ID
+from operations.stack.plan import ChildSpec, tail
 
 _PR_SET_PDEATHSIG = 1
 try:

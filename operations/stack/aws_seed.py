@@ -2,7 +2,7 @@
 ``docker compose up``: the Redis URL in SSM, the JWT secret in Secrets Manager, the audit bucket
 in S3. The services then resolve the same logical names they would in a real account.
 
-Run as ``python -m gateway.stack.aws_seed`` with ``AWS_ENDPOINT_URL`` set (it refuses to run
+Run as ``python -m operations.stack.aws_seed`` with ``AWS_ENDPOINT_URL`` set (it refuses to run
 without one, so it can never write to a real account). Idempotent: what exists is kept.
 Environment: ``OG_ENVIRONMENT`` (default ``dev``), ``OG_SEED_REDIS_URL`` (default
 ``redis://redis:6379/0``), ``OG_SEED_JWT_SECRET`` (default: a new random secret).
@@ -16,7 +16,7 @@ import secrets
 import sys
 from collections.abc import Mapping
 
-from gateway.references import _aws_client
+from gateway.references import aws_client
 
 
 def names(environment: str) -> dict[str, str]:
@@ -33,20 +33,20 @@ def seed(env: Mapping[str, str]) -> dict[str, str]:
         raise SystemExit("aws_seed: AWS_ENDPOINT_URL is not set (emulators only)")
     environment = env.get("OG_ENVIRONMENT", "dev")
     n = names(environment)
-    ssm = _aws_client("ssm", env)
+    ssm = aws_client("ssm", env)
     ssm.put_parameter(
         Name=n["redis_url"],
         Value=env.get("OG_SEED_REDIS_URL", "redis://redis:6379/0"),
         Type="SecureString",
         Overwrite=True,
     )
-    sm = _aws_client("secretsmanager", env)
+    sm = aws_client("secretsmanager", env)
     try:
         sm.describe_secret(SecretId=n["jwt"])
     except sm.exceptions.ResourceNotFoundException:
         secret = env.get("OG_SEED_JWT_SECRET") or secrets.token_urlsafe(48)
         sm.create_secret(Name=n["jwt"], SecretString=json.dumps({"secret": secret}))
-    s3 = _aws_client("s3", env)
+    s3 = aws_client("s3", env)
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "ap-northeast-1"
     try:
         s3.create_bucket(
