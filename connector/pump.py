@@ -30,7 +30,7 @@ from connector.lease import Lease
 from connector.status import Stats
 from connector.throttle import Throttle
 from fixengine import FixSession, NotLoggedOn, sending_time
-from gateway import keys
+from gateway import fields, keys
 from gateway.codec import FIELD, CodecError, Command, decode_command
 from gateway.ids import partition_of_order_id
 from gateway.reports import ExecReport
@@ -95,7 +95,7 @@ class CommandPump:
         self.streams = cfg.streams()
         self.partition_of_stream = {s: p for p, s in enumerate(self.streams)}
         self.logons = 0
-        self._halt_fields = [f"venue:{cfg.venue}", "all"]
+        self._halt_fields = [fields.halt_venue(cfg.venue), fields.HALT_ALL]
         self._left_pending = False
         self._sent_and_ack = _Script(redis, "sent_and_ack")
 
@@ -232,8 +232,8 @@ class CommandPump:
         to_ack: dict[str, list[str]] = {}
         trail: list[tuple[str, dict[str, Any]]] = []
         items: list[_Item] = []
-        for stream, eid, fields in batch:
-            raw = command_bytes(fields)
+        for stream, eid, entry in batch:
+            raw = command_bytes(entry)
             try:
                 if raw is None:
                     raise CodecError("entry without a command")
@@ -259,7 +259,7 @@ class CommandPump:
             cmds.append(["HMGET", keys.halt(p), *self._halt_fields])
         amend = [it for it in items if it.cmd.kind != "new"]
         for it in amend:
-            cmds.append(["HGET", keys.order(it.p, it.cmd.order_id), "clordid"])
+            cmds.append(["HGET", keys.order(it.p, it.cmd.order_id), fields.ORDER_CLORDID])
         res = await pipeline(self.redis, cmds)
         for r in res:
             if isinstance(r, Exception):

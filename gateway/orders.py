@@ -19,7 +19,7 @@ from typing import Any, Literal
 from redis import exceptions as rexc
 from redis.asyncio.cluster import RedisCluster
 
-from gateway import keys
+from gateway import fields, keys
 from gateway.codec import (
     FIELD,
     CancelCommand,
@@ -733,13 +733,13 @@ class OrderGateway:
 
     def _halt_targets(self, scope: HaltScope, target: str | None) -> tuple[list[int], str]:
         if scope == "all":
-            return list(range(self.P)), "all"
+            return list(range(self.P)), fields.HALT_ALL
         if not target:
             raise OrderError(ErrorCode.invalid_request, f"a {scope} halt needs a target", "target")
         if scope == "account":
-            return [keys.partition_of(target, self.P)], f"account:{target}"
+            return [keys.partition_of(target, self.P)], fields.halt_account(target)
         if scope == "venue":
-            return list(range(self.P)), f"venue:{target}"
+            return list(range(self.P)), fields.halt_venue(target)
         raise OrderError(ErrorCode.invalid_request, "scope must be account, venue or all", "scope")
 
     async def halt(

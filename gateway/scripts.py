@@ -1,7 +1,8 @@
 """The Lua scripts that change order state: loaded once, called by SHA.
 
 Each script in ``gateway/lua/`` is the shared prelude (``_lib.lua``, with the state machine
-table generated from ``gateway/states.py``) followed by its body. ``call`` uses EVALSHA and
+table and terminal set generated from ``gateway/states.py``, field names from
+``gateway/fields.py``) followed by its body. ``call`` uses EVALSHA and
 falls back to EVAL on NOSCRIPT (a restarted or failed-over Redis forgets loaded scripts), which
 also caches the script again on that node.
 """
@@ -19,10 +20,11 @@ from typing import Any, Protocol
 from redis import exceptions as rexc
 
 from gateway.errors import ErrorCode, OrderError
+from gateway.fields import lua_constants
 from gateway.redis_compat import CHECKOUT_ARGS
 from gateway.resp import _bulk, _pack_into, pack_commands
 from gateway.resp_pipe import RespPipe
-from gateway.states import lua_table
+from gateway.states import lua_table, lua_terminal
 
 LUA_DIR = Path(__file__).parent / "lua"
 NAMES = ("submit", "cancel", "replace", "apply_report")
@@ -42,7 +44,13 @@ UNAVAILABLE = (
 
 
 def source(name: str) -> str:
-    prelude = (LUA_DIR / "_lib.lua").read_text().replace("__STATE_TABLE__", lua_table())
+    prelude = (
+        (LUA_DIR / "_lib.lua")
+        .read_text()
+        .replace("__STATE_TABLE__", lua_table())
+        .replace("__TERMINAL__", lua_terminal())
+        .replace("__FIELDS__", lua_constants())
+    )
     return prelude + "\n" + (LUA_DIR / f"{name}.lua").read_text()
 
 

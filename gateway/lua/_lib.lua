@@ -1,7 +1,9 @@
 -- Shared prelude, prepended to every script by gateway/scripts.py (Redis has no include).
--- STATES is generated from gateway/states.py: "status|event" -> next status.
+-- STATES is generated from gateway/states.py: "status|event" -> next status; TERMINAL from
+-- gateway/model.py; the field names below from gateway/fields.py.
 local STATES = __STATE_TABLE__
-local TERMINAL = {filled = true, canceled = true, rejected = true, expired = true}
+local TERMINAL = __TERMINAL__
+__FIELDS__
 
 -- integers as text without exponent (tostring(1e15) would give "1e+15")
 local function int(x)

@@ -19,7 +19,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 end
 
 local account, venue, side = ARGV[3], ARGV[4], ARGV[5]
-local halts = redis.call('HMGET', KEYS[10], 'all', 'venue:' .. venue, 'account:' .. account)
+local halts = redis.call('HMGET', KEYS[10], HALT_ALL, HALT_VENUE .. venue, HALT_ACCOUNT .. account)
 if halts[1] or halts[2] or halts[3] then
   return {'err', 'halted', '0'}
 end
@@ -56,7 +56,7 @@ redis.call('HSET', KEYS[1], 'order_id', order_id, 'partition', ARGV[25], 'accoun
   'quantity', qty_text, 'price', ARGV[22], 'time_in_force', ARGV[23], 'venue', venue,
   'when_closed', ARGV[24], 'status', 'pending_new', 'cum_qty', '0', 'leaves_qty', qty_text,
   'notional', '0', 'risk_notional', ARGV[7], 'fills', '[]', 'created_at', at, 'updated_at', at,
-  'fp', ARGV[2], 'clordid', order_id, 'cmd_entry', entry)
+  'fp', ARGV[2], F_CLORDID, order_id, 'cmd_entry', entry)
 redis.call('SET', KEYS[2], order_id)
 if side == 'buy' then bought = bought + notional end
 redis.call('HSET', KEYS[3], 'open_orders', int(open + 1), 'buy_day', day,
