@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from redis import exceptions as rexc
@@ -27,6 +25,7 @@ from connector.common import COMPONENT, utc_iso_now
 from connector.common import text as _s
 from connector.config import ConnectorConfig
 from connector.lease import Lease
+from connector.scripts import SENT_AND_ACK
 from connector.status import Stats
 from connector.throttle import Throttle
 from fixengine import FixSession, NotLoggedOn, sending_time
@@ -47,18 +46,6 @@ class _Item:
     p: int
     cmd: Command
     cl_ord_id: str
-
-
-class _Script:
-    """One of ``connector/lua/*.lua``, called by SHA from pipelines (loaded on NOSCRIPT)."""
-
-    def __init__(self, redis: Any, name: str) -> None:
-        self.redis = redis
-        self.source = (Path(__file__).parent / "lua" / f"{name}.lua").read_text()
-        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
-
-    async def load(self) -> None:
-        await self.redis.script_load(self.source)
 
 
 class CommandPump:
@@ -97,10 +84,10 @@ class CommandPump:
         self.logons = 0
         self._halt_fields = [fields.halt_venue(cfg.venue), fields.HALT_ALL]
         self._left_pending = False
-        self._sent_and_ack = _Script(redis, "sent_and_ack")
+        self._sent_and_ack = SENT_AND_ACK
 
     async def load_scripts(self) -> None:
-        await self._sent_and_ack.load()
+        await self._sent_and_ack.load(self.redis)
 
     async def ensure_groups(self) -> None:
         """The venue's consumer group on every partition's stream, from the start of the stream
@@ -415,7 +402,7 @@ class CommandPump:
             # failed alike (one Redis); otherwise end the term: the XACKs missing are redone by
             # the recovery path, which never sends twice
             if all(isinstance(r, rexc.NoScriptError) for r in res):
-                await self._sent_and_ack.load()
+                await self._sent_and_ack.load(self.redis)
                 await self._ack(to_ack, trail)
                 return
             raise ConnectionError("some partitions lost the connector scripts; term ends")

@@ -13,23 +13,20 @@ without sending them again; the FIX resend mechanism delivers whatever the venue
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _q
-from pathlib import Path
 from typing import Any
 
 from redis.exceptions import NoScriptError
 
 from connector.redis_store import RedisStore
+from connector.scripts import SENT_AND_ACK
 from gateway import keys
 from gateway.ids import base_order_id, partition_of_order_id
 from gateway.model import utc_iso
 from gateway.scripts import pipeline
 
-_TRAIL_LUA = (Path(__file__).parent / "lua" / "sent_and_ack.lua").read_text()
-_TRAIL_SHA = hashlib.sha1(_TRAIL_LUA.encode()).hexdigest()
 _ORDER_TYPES = (b"D", b"F", b"G")
 
 
@@ -62,7 +59,7 @@ class SentRecordingStore(RedisStore):
         component: str = "connector",
     ) -> None:
         super().__init__(client, session_id, fence_token, sent_id=order_message_cl_ord_id)
-        self._trail_sha = _TRAIL_SHA
+        self._trail_sha = SENT_AND_ACK.sha
         self.venue = venue  # None: no trail steps (benchmarks of the store alone, tests)
         self.process = process
         self.component = component
@@ -120,7 +117,7 @@ class SentRecordingStore(RedisStore):
                 return
             if attempt == 2:
                 raise RuntimeError("sent_and_ack.lua missing right after SCRIPT LOAD")
-            await self.client.script_load(_TRAIL_LUA)  # Redis restarted or failed over
+            await SENT_AND_ACK.load(self.client)  # Redis restarted or failed over
             todo = missing  # only the partitions whose steps were not written
 
 

@@ -784,7 +784,7 @@ class OrderGateway:
                         calls.append(self._cancel_call(order, process))
                     results = await pipeline(
                         self.redis,
-                        [["EVALSHA", script.sha, len(k), *k, *a] for k, a in calls],
+                        [script.evalsha(k, a) for k, a in calls],
                     )
                     for (k, a), res in zip(calls, results, strict=True):
                         if isinstance(res, rexc.NoScriptError):

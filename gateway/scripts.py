@@ -55,11 +55,32 @@ def source(name: str) -> str:
 
 
 class Script:
-    def __init__(self, name: str) -> None:
+    """One Lua script, the project's only loader: its source, its SHA, its calls by SHA.
+
+    ``Script(name)`` is one of ``gateway/lua/`` with the shared prelude; ``Script(name, dir)``
+    a script of another component's own folder (``connector/lua/``), read as it is."""
+
+    def __init__(self, name: str, lua_dir: Path | None = None) -> None:
         self.name = name
-        self.source = source(name)
+        self.source = source(name) if lua_dir is None else (lua_dir / f"{name}.lua").read_text()
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
         self._heads: dict[tuple[int, int], bytes] = {}
+
+    def evalsha(self, keys: Sequence[Any], args: Sequence[Any]) -> list[Any]:
+        """The EVALSHA command as a list, for ``pipeline``."""
+        return ["EVALSHA", self.sha, len(keys), *keys, *args]
+
+    def eval(self, keys: Sequence[Any], args: Sequence[Any]) -> list[Any]:
+        """The EVAL command as a list (after NOSCRIPT: runs the script and caches it again)."""
+        return ["EVAL", self.source, len(keys), *keys, *args]
+
+    async def load(self, redis: Any) -> None:
+        """SCRIPT LOAD, checking Redis hashed the source as we did."""
+        sha = await redis.script_load(self.source)
+        if isinstance(sha, bytes):
+            sha = sha.decode()
+        if sha != self.sha:
+            raise RuntimeError(f"Redis hashed {self.name}.lua differently: {sha} != {self.sha}")
 
     def evalsha_head(self, n_keys: int, n_args: int) -> bytes:
         """RESP of ``*<3+n> EVALSHA <sha> <n_keys>``: what precedes the keys and arguments."""
@@ -110,11 +131,7 @@ class Scripts:
     async def load(self, redis: Any) -> None:
         with redis_errors():
             for s in self.by_name.values():
-                sha = await redis.script_load(s.source)
-                if isinstance(sha, bytes):
-                    sha = sha.decode()
-                if sha != s.sha:
-                    raise RuntimeError(f"Redis hashed {s.name}.lua differently: {sha} != {s.sha}")
+                await s.load(redis)
 
 
 @contextlib.contextmanager
@@ -420,7 +437,7 @@ class Batcher:
     ) -> tuple[Any, int]:
         """After NOSCRIPT (a restarted or failed-over Redis): load the script, send the call
         again (and its WAIT on the same connection)."""
-        await self.redis.script_load(script.source)
+        await script.load(self.redis)
         wait = self._wait()
         replies = await pipeline(
             self.redis,
