@@ -381,17 +381,10 @@ class CommandPump:
             ids = to_ack.get(stream, [])
             rows = steps.get(p, [])
             cmds.append(
-                [
-                    "EVALSHA",
-                    self._sent_and_ack.sha,
-                    1 + len(rows),
-                    stream,
-                    *[k for k, _ in rows],
-                    self.cfg.group,
-                    len(ids),
-                    *ids,
-                    *[v for _, v in rows],
-                ]
+                self._sent_and_ack.evalsha(
+                    [stream, *[k for k, _ in rows]],
+                    [self.cfg.group, len(ids), *ids, *[v for _, v in rows]],
+                )
             )
         res = await pipeline(self.redis, cmds)
         for r in res:

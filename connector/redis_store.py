@@ -54,7 +54,6 @@ class RedisStore:
         self._keys = [self.state_key, self.out_key, self.fence_key]
         if sent_id is not None:
             self._keys.append(self.sent_key)
-        self._save_sha = STORE_SAVE.sha
         self.round_trips = 0
 
     async def load(self) -> StoreState:
@@ -107,9 +106,7 @@ class RedisStore:
         args += sent
         try:
             # packed by gateway.scripts (redis-py's per-argument packer cost more than the rest)
-            (res,) = await pipeline(
-                self.client, [["EVALSHA", self._save_sha, len(self._keys), *self._keys, *args]]
-            )
+            (res,) = await pipeline(self.client, [STORE_SAVE.evalsha(self._keys, args)])
             if isinstance(res, NoScriptError):  # Redis restarted or failed over
                 (res,) = await pipeline(self.client, [STORE_SAVE.eval(self._keys, args)])
             if isinstance(res, Exception):

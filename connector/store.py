@@ -59,7 +59,6 @@ class SentRecordingStore(RedisStore):
         component: str = "connector",
     ) -> None:
         super().__init__(client, session_id, fence_token, sent_id=order_message_cl_ord_id)
-        self._trail_sha = SENT_AND_ACK.sha
         self.venue = venue  # None: no trail steps (benchmarks of the store alone, tests)
         self.process = process
         self.component = component
@@ -103,8 +102,7 @@ class SentRecordingStore(RedisStore):
             rows[1].append(step.json(seq, cl, mt))
         assert self.venue is not None
         todo = [
-            (p, ["EVALSHA", self._trail_sha, 1 + len(ks), keys.cmd_stream(p, self.venue), *ks,
-                 "-", 0, *vs])
+            (p, SENT_AND_ACK.evalsha([keys.cmd_stream(p, self.venue), *ks], ["-", 0, *vs]))
             for p, (ks, vs) in by_p.items()
         ]  # fmt: skip
         for attempt in (1, 2):

@@ -22,7 +22,7 @@ from redis import exceptions as rexc
 from gateway.errors import ErrorCode, OrderError
 from gateway.fields import lua_constants
 from gateway.redis_compat import CHECKOUT_ARGS
-from gateway.resp import _bulk, _pack_into, pack_commands
+from gateway.resp import _pack_into, command_head, pack_commands
 from gateway.resp_pipe import RespPipe
 from gateway.states import lua_table, lua_terminal
 
@@ -86,9 +86,7 @@ class Script:
         """RESP of ``*<3+n> EVALSHA <sha> <n_keys>``: what precedes the keys and arguments."""
         head = self._heads.get((n_keys, n_args))
         if head is None:
-            head = b"*%d\r\n" % (3 + n_keys + n_args) + b"".join(
-                _bulk(a) for a in ("EVALSHA", self.sha, n_keys)
-            )
+            head = command_head(3 + n_keys + n_args, "EVALSHA", self.sha, n_keys)
             self._heads[(n_keys, n_args)] = head
         return head
 
@@ -391,10 +389,7 @@ class Batcher:
                 commands: list[Sequence[Any]] = [()] * (len(batch) + len(wait))
             else:
                 packed = None
-                commands = [
-                    ("EVALSHA", script.sha, len(keys), *keys, *args)
-                    for script, keys, args, _ in batch
-                ]
+                commands = [script.evalsha(keys, args) for script, keys, args, _ in batch]
                 commands += wait
             results = await pipeline(self.redis, commands, packed)
         except BaseException as exc:  # connection lost, cancelled: every caller hears it
