@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -35,6 +34,7 @@ from gateway.ids import partition_of_order_id
 from gateway.reports import ExecReport
 from gateway.scripts import pipeline
 from gateway.states import OrderEvent
+from gateway.trail import step_json
 
 log = logging.getLogger("ordergate.connector")
 
@@ -362,15 +362,12 @@ class CommandPump:
             steps.setdefault(p, []).append(
                 (
                     keys.trail(p, order_id),
-                    json.dumps(
-                        {
-                            "at": step.get("at", at),
-                            "step": step["step"],
-                            "component": COMPONENT,
-                            "process": self.process,
-                            "detail": step.get("detail", {}),
-                        },
-                        default=str,
+                    step_json(
+                        step.get("at", at),
+                        step["step"],
+                        COMPONENT,
+                        self.process,
+                        step.get("detail", {}),
                     ),
                 )
             )

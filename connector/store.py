@@ -22,7 +22,7 @@ from redis.exceptions import NoScriptError
 
 from connector.redis_store import RedisStore
 from connector.scripts import SENT_AND_ACK
-from gateway import keys
+from gateway import keys, trail
 from gateway.ids import base_order_id, partition_of_order_id
 from gateway.model import utc_iso
 from gateway.scripts import pipeline
@@ -121,18 +121,20 @@ class SentRecordingStore(RedisStore):
 
 class SentStep:
     """The ``sent`` trail steps of one batch as JSON text, exactly as ``json.dumps`` writes
-    them, from a prefix built once per batch (json.dumps per step was the largest cost of the
+    them, from the trail encoder's template (json.dumps per step was the largest cost of the
     steps)."""
 
-    __slots__ = ("_head",)
+    __slots__ = ("_fmt", "_at", "_process")
+    _formats: dict[str, str] = {}  # by component
 
     def __init__(self, at: str, component: str, process: str) -> None:
-        self._head = (
-            f'{{"at": {_q(at)}, "step": "sent", "component": {_q(component)}, '
-            f'"process": {_q(process)}, "detail": {{"seq": '
-        )
+        fmt = self._formats.get(component)
+        if fmt is None:
+            fmt = trail.template("sent", component, ("seq", "cl_ord_id", "msg_type"), compact=False)
+            self._formats[component] = fmt
+        self._fmt = fmt
+        self._at = at
+        self._process = _q(process)
 
     def json(self, seq: int, cl_ord_id: str, msg_type: str) -> str:
-        return (
-            f'{self._head}{int(seq)}, "cl_ord_id": {_q(cl_ord_id)}, "msg_type": {_q(msg_type)}}}}}'
-        )
+        return self._fmt % (self._at, self._process, int(seq), _q(cl_ord_id), _q(msg_type))

@@ -10,12 +10,10 @@ status only along the state machine in ``gateway/states.py``, and appends an eve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii as _q
 from typing import Any, Literal
 
 from redis import exceptions as rexc
@@ -27,31 +25,12 @@ from gateway.redis_compat import CHECKOUT_ARGS
 from gateway.resp import bulks_format, bulks_utf8, lens_utf8, str_bulks_format
 from gateway.scripts import Scripts, pipeline, redis_errors
 from gateway.states import OrderEvent
+from gateway.trail import detail_json, step_json
 
 _bulks2 = bulks_format(2)
 _bulks3 = bulks_format(3)
 _sbulks5 = str_bulks_format(5)
 _sbulks9 = str_bulks_format(9)
-_JSON = json.JSONEncoder(default=str)  # one encoder: json.dumps(default=...) builds one per call
-
-
-def detail_json(d: dict[str, Any]) -> str:
-    """``d`` as ``json.dumps`` writes it. Fast path for the flat str / int details the
-    connector attaches to every report (the general encoder cost ~3.5 us per report)."""
-    if not d:
-        return "{}"
-    parts = []
-    for k, v in d.items():
-        t = type(v)
-        if type(k) is not str:
-            return _JSON.encode(d)
-        if t is str:
-            parts.append(f"{_q(k)}: {_q(v)}")
-        elif t is int:
-            parts.append(f"{_q(k)}: {v}")
-        else:
-            return _JSON.encode(d)
-    return "{" + ", ".join(parts) + "}"
 
 
 def _key_prefixes(p: int) -> tuple[str, str, str, str, str]:
@@ -383,14 +362,5 @@ class ReportApplier:
         with redis_errors():
             await self.redis.rpush(
                 keys.trail(p, order_id),
-                json.dumps(
-                    {
-                        "at": at or utc_iso(self.clock()),
-                        "step": step,
-                        "component": self.component,
-                        "process": self.process,
-                        "detail": detail or {},
-                    },
-                    default=str,
-                ),
+                step_json(at or utc_iso(self.clock()), step, self.component, self.process, detail),
             )

@@ -19,12 +19,14 @@ from typing import Any, Protocol
 
 from redis import exceptions as rexc
 
+from gateway.calls import BY_SCRIPT
 from gateway.errors import ErrorCode, OrderError
 from gateway.fields import lua_constants
 from gateway.redis_compat import CHECKOUT_ARGS
 from gateway.resp import _pack_into, command_head, pack_commands
 from gateway.resp_pipe import RespPipe
 from gateway.states import lua_table, lua_terminal
+from gateway.trail import lua_step
 
 LUA_DIR = Path(__file__).parent / "lua"
 NAMES = ("submit", "cancel", "replace", "apply_report")
@@ -43,15 +45,25 @@ UNAVAILABLE = (
 )
 
 
-def source(name: str) -> str:
-    prelude = (
+def prelude() -> str:
+    """``_lib.lua`` with its generated parts: the state table, the terminal set, the shared
+    field names, the trail-step encoder."""
+    return (
         (LUA_DIR / "_lib.lua")
         .read_text()
         .replace("__STATE_TABLE__", lua_table())
         .replace("__TERMINAL__", lua_terminal())
         .replace("__FIELDS__", lua_constants())
+        .replace("__TRAIL_STEP__", lua_step())
     )
-    return prelude + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+
+
+def source(name: str) -> str:
+    """The prelude, the named KEYS / ARGV locals of the script's layout (``gateway.calls``)
+    if it has one, then its body."""
+    layout = BY_SCRIPT.get(name)
+    names = layout.lua_locals() + "\n" if layout is not None else ""
+    return prelude() + "\n" + names + (LUA_DIR / f"{name}.lua").read_text()
 
 
 class Script:
