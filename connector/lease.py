@@ -15,12 +15,10 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
+from connector.scripts import LEASE_ACQUIRE, LEASE_RELEASE, LEASE_RENEW
 from gateway import keys
-
-_LUA = Path(__file__).parent / "lua"
 
 
 def holder_id() -> str:
@@ -46,9 +44,6 @@ class Lease:
         self.holder = holder or holder_id()
         self.clock = clock
         self.keys = [keys.fix_lease(session_id), keys.fix_fence(session_id)]
-        self._acquire = redis.register_script((_LUA / "lease_acquire.lua").read_text())
-        self._renew = redis.register_script((_LUA / "lease_renew.lua").read_text())
-        self._release = redis.register_script((_LUA / "lease_release.lua").read_text())
         self.token = 0
         self._renewed_at = 0.0
 
@@ -66,7 +61,7 @@ class Lease:
 
     async def try_acquire(self) -> bool:
         started = self.clock()
-        token = int(await self._acquire(keys=self.keys, args=[self.holder, self.ttl_ms]))
+        token = int(await LEASE_ACQUIRE(self.redis, self.keys, [self.holder, self.ttl_ms]))
         if token > 0:
             self.token = token
             self._renewed_at = started
@@ -79,7 +74,7 @@ class Lease:
         if self.token <= 0:
             return False
         started = self.clock()
-        ok = int(await self._renew(keys=self.keys, args=[self.value, self.ttl_ms, self.token]))
+        ok = int(await LEASE_RENEW(self.redis, self.keys, [self.value, self.ttl_ms, self.token]))
         if ok:
             self._renewed_at = started
             return True
@@ -93,7 +88,7 @@ class Lease:
     async def release(self) -> None:
         if self.token > 0:
             try:
-                await self._release(keys=self.keys[:1], args=[self.value])
+                await LEASE_RELEASE(self.redis, self.keys[:1], [self.value])
             finally:
                 self.token = 0
 

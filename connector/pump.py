@@ -11,13 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from redis import exceptions as rexc
@@ -27,15 +24,17 @@ from connector.common import COMPONENT, utc_iso_now
 from connector.common import text as _s
 from connector.config import ConnectorConfig
 from connector.lease import Lease
+from connector.scripts import SENT_AND_ACK
 from connector.status import Stats
 from connector.throttle import Throttle
 from fixengine import FixSession, NotLoggedOn, sending_time
-from gateway import keys
+from gateway import fields, keys
 from gateway.codec import FIELD, CodecError, Command, decode_command
 from gateway.ids import partition_of_order_id
 from gateway.reports import ExecReport
 from gateway.scripts import pipeline
 from gateway.states import OrderEvent
+from gateway.trail import step_json
 
 log = logging.getLogger("ordergate.connector")
 
@@ -47,18 +46,6 @@ class _Item:
     p: int
     cmd: Command
     cl_ord_id: str
-
-
-class _Script:
-    """One of ``connector/lua/*.lua``, called by SHA from pipelines (loaded on NOSCRIPT)."""
-
-    def __init__(self, redis: Any, name: str) -> None:
-        self.redis = redis
-        self.source = (Path(__file__).parent / "lua" / f"{name}.lua").read_text()
-        self.sha = hashlib.sha1(self.source.encode()).hexdigest()
-
-    async def load(self) -> None:
-        await self.redis.script_load(self.source)
 
 
 class CommandPump:
@@ -95,12 +82,12 @@ class CommandPump:
         self.streams = cfg.streams()
         self.partition_of_stream = {s: p for p, s in enumerate(self.streams)}
         self.logons = 0
-        self._halt_fields = [f"venue:{cfg.venue}", "all"]
+        self._halt_fields = [fields.halt_venue(cfg.venue), fields.HALT_ALL]
         self._left_pending = False
-        self._sent_and_ack = _Script(redis, "sent_and_ack")
+        self._sent_and_ack = SENT_AND_ACK
 
     async def load_scripts(self) -> None:
-        await self._sent_and_ack.load()
+        await self._sent_and_ack.load(self.redis)
 
     async def ensure_groups(self) -> None:
         """The venue's consumer group on every partition's stream, from the start of the stream
@@ -232,8 +219,8 @@ class CommandPump:
         to_ack: dict[str, list[str]] = {}
         trail: list[tuple[str, dict[str, Any]]] = []
         items: list[_Item] = []
-        for stream, eid, fields in batch:
-            raw = command_bytes(fields)
+        for stream, eid, entry in batch:
+            raw = command_bytes(entry)
             try:
                 if raw is None:
                     raise CodecError("entry without a command")
@@ -259,7 +246,7 @@ class CommandPump:
             cmds.append(["HMGET", keys.halt(p), *self._halt_fields])
         amend = [it for it in items if it.cmd.kind != "new"]
         for it in amend:
-            cmds.append(["HGET", keys.order(it.p, it.cmd.order_id), "clordid"])
+            cmds.append(["HGET", keys.order(it.p, it.cmd.order_id), fields.ORDER_CLORDID])
         res = await pipeline(self.redis, cmds)
         for r in res:
             if isinstance(r, Exception):
@@ -375,15 +362,12 @@ class CommandPump:
             steps.setdefault(p, []).append(
                 (
                     keys.trail(p, order_id),
-                    json.dumps(
-                        {
-                            "at": step.get("at", at),
-                            "step": step["step"],
-                            "component": COMPONENT,
-                            "process": self.process,
-                            "detail": step.get("detail", {}),
-                        },
-                        default=str,
+                    step_json(
+                        step.get("at", at),
+                        step["step"],
+                        COMPONENT,
+                        self.process,
+                        step.get("detail", {}),
                     ),
                 )
             )
@@ -394,17 +378,10 @@ class CommandPump:
             ids = to_ack.get(stream, [])
             rows = steps.get(p, [])
             cmds.append(
-                [
-                    "EVALSHA",
-                    self._sent_and_ack.sha,
-                    1 + len(rows),
-                    stream,
-                    *[k for k, _ in rows],
-                    self.cfg.group,
-                    len(ids),
-                    *ids,
-                    *[v for _, v in rows],
-                ]
+                self._sent_and_ack.evalsha(
+                    [stream, *[k for k, _ in rows]],
+                    [self.cfg.group, len(ids), *ids, *[v for _, v in rows]],
+                )
             )
         res = await pipeline(self.redis, cmds)
         for r in res:
@@ -415,7 +392,7 @@ class CommandPump:
             # failed alike (one Redis); otherwise end the term: the XACKs missing are redone by
             # the recovery path, which never sends twice
             if all(isinstance(r, rexc.NoScriptError) for r in res):
-                await self._sent_and_ack.load()
+                await self._sent_and_ack.load(self.redis)
                 await self._ack(to_ack, trail)
                 return
             raise ConnectionError("some partitions lost the connector scripts; term ends")

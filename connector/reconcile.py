@@ -17,7 +17,7 @@ from connector.lease import Lease
 from connector.status import Stats
 from connector.throttle import Throttle
 from fixengine import FixSession, NotLoggedOn
-from gateway import keys
+from gateway import fields, keys
 from gateway.ids import partition_of_order_id
 from gateway.model import OrderStatus
 from gateway.reports import ExecReport
@@ -34,7 +34,7 @@ _PENDING = frozenset(
 )
 
 #: the order-record fields reconciliation reads
-ORDER_FIELDS = ("order_id", "status", "venue", "symbol", "side", "clordid")
+ORDER_FIELDS = ("order_id", "status", "venue", "symbol", "side", fields.ORDER_CLORDID)
 
 
 def awaiting_answer(
@@ -116,7 +116,7 @@ class Reconciler:
                 session.send_body(
                     b"H",
                     mapping.status_request(
-                        d.get("clordid") or d["order_id"], d["symbol"], d["side"]
+                        d.get(fields.ORDER_CLORDID) or d["order_id"], d["symbol"], d["side"]
                     ),
                 )
             except (NotLoggedOn, mapping.MappingError):

@@ -19,21 +19,18 @@ never sends an order twice. ``fix_sent`` survives sequence resets.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any, cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError, ResponseError
 
+from connector.scripts import STORE_SAVE
 from fixengine import FencedError, StoreState
 from gateway import keys
 from gateway.scripts import pipeline
 
-_SAVE_LUA = (Path(__file__).parent / "lua" / "store_save.lua").read_text()
-_SAVE_SHA = hashlib.sha1(_SAVE_LUA.encode()).hexdigest()
 _HMGET_CHUNK = 1000
 
 
@@ -57,7 +54,6 @@ class RedisStore:
         self._keys = [self.state_key, self.out_key, self.fence_key]
         if sent_id is not None:
             self._keys.append(self.sent_key)
-        self._save_sha = _SAVE_SHA
         self.round_trips = 0
 
     async def load(self) -> StoreState:
@@ -110,13 +106,9 @@ class RedisStore:
         args += sent
         try:
             # packed by gateway.scripts (redis-py's per-argument packer cost more than the rest)
-            (res,) = await pipeline(
-                self.client, [["EVALSHA", self._save_sha, len(self._keys), *self._keys, *args]]
-            )
+            (res,) = await pipeline(self.client, [STORE_SAVE.evalsha(self._keys, args)])
             if isinstance(res, NoScriptError):  # Redis restarted or failed over
-                (res,) = await pipeline(
-                    self.client, [["EVAL", _SAVE_LUA, len(self._keys), *self._keys, *args]]
-                )
+                (res,) = await pipeline(self.client, [STORE_SAVE.eval(self._keys, args)])
             if isinstance(res, Exception):
                 raise res
         except ResponseError as exc:

@@ -13,23 +13,20 @@ without sending them again; the FIX resend mechanism delivers whatever the venue
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii as _q
-from pathlib import Path
 from typing import Any
 
 from redis.exceptions import NoScriptError
 
 from connector.redis_store import RedisStore
-from gateway import keys
+from connector.scripts import SENT_AND_ACK
+from gateway import keys, trail
 from gateway.ids import base_order_id, partition_of_order_id
 from gateway.model import utc_iso
 from gateway.scripts import pipeline
 
-_TRAIL_LUA = (Path(__file__).parent / "lua" / "sent_and_ack.lua").read_text()
-_TRAIL_SHA = hashlib.sha1(_TRAIL_LUA.encode()).hexdigest()
 _ORDER_TYPES = (b"D", b"F", b"G")
 
 
@@ -62,7 +59,6 @@ class SentRecordingStore(RedisStore):
         component: str = "connector",
     ) -> None:
         super().__init__(client, session_id, fence_token, sent_id=order_message_cl_ord_id)
-        self._trail_sha = _TRAIL_SHA
         self.venue = venue  # None: no trail steps (benchmarks of the store alone, tests)
         self.process = process
         self.component = component
@@ -106,8 +102,7 @@ class SentRecordingStore(RedisStore):
             rows[1].append(step.json(seq, cl, mt))
         assert self.venue is not None
         todo = [
-            (p, ["EVALSHA", self._trail_sha, 1 + len(ks), keys.cmd_stream(p, self.venue), *ks,
-                 "-", 0, *vs])
+            (p, SENT_AND_ACK.evalsha([keys.cmd_stream(p, self.venue), *ks], ["-", 0, *vs]))
             for p, (ks, vs) in by_p.items()
         ]  # fmt: skip
         for attempt in (1, 2):
@@ -120,24 +115,26 @@ class SentRecordingStore(RedisStore):
                 return
             if attempt == 2:
                 raise RuntimeError("sent_and_ack.lua missing right after SCRIPT LOAD")
-            await self.client.script_load(_TRAIL_LUA)  # Redis restarted or failed over
+            await SENT_AND_ACK.load(self.client)  # Redis restarted or failed over
             todo = missing  # only the partitions whose steps were not written
 
 
 class SentStep:
     """The ``sent`` trail steps of one batch as JSON text, exactly as ``json.dumps`` writes
-    them, from a prefix built once per batch (json.dumps per step was the largest cost of the
+    them, from the trail encoder's template (json.dumps per step was the largest cost of the
     steps)."""
 
-    __slots__ = ("_head",)
+    __slots__ = ("_fmt", "_at", "_process")
+    _formats: dict[str, str] = {}  # by component
 
     def __init__(self, at: str, component: str, process: str) -> None:
-        self._head = (
-            f'{{"at": {_q(at)}, "step": "sent", "component": {_q(component)}, '
-            f'"process": {_q(process)}, "detail": {{"seq": '
-        )
+        fmt = self._formats.get(component)
+        if fmt is None:
+            fmt = trail.template("sent", component, ("seq", "cl_ord_id", "msg_type"), compact=False)
+            self._formats[component] = fmt
+        self._fmt = fmt
+        self._at = at
+        self._process = _q(process)
 
     def json(self, seq: int, cl_ord_id: str, msg_type: str) -> str:
-        return (
-            f'{self._head}{int(seq)}, "cl_ord_id": {_q(cl_ord_id)}, "msg_type": {_q(msg_type)}}}}}'
-        )
+        return self._fmt % (self._at, self._process, int(seq), _q(cl_ord_id), _q(msg_type))

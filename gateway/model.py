@@ -15,6 +15,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal
 
+from gateway.fields import ORDER_CLORDID
+
 # Prices travel to Lua as integers of 1/PX_SCALE yen. 4 decimals covers every tick (>= 0.1 yen)
 # and any execution price a venue reports; doubles stay exact up to 2**53 / 10**4 ~ 900e9 yen.
 PX_SCALE = 10_000
@@ -264,7 +266,7 @@ class Order:
             pending_quantity=int(pq) if pq else None,
             pending_price=Decimal(pp) if pp else None,
             reason=_s(raw, "reason") or None,
-            cl_ord_id=_s(raw, "clordid"),
+            cl_ord_id=_s(raw, ORDER_CLORDID),
         )
 
     def to_json(self) -> dict[str, Any]:

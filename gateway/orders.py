@@ -14,12 +14,13 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from json.encoder import encode_basestring_ascii as _q
 from typing import Any, Literal
 
 from redis import exceptions as rexc
 from redis.asyncio.cluster import RedisCluster
 
-from gateway import keys
+from gateway import fields, keys, trail
 from gateway.codec import (
     FIELD,
     CancelCommand,
@@ -131,26 +132,15 @@ def _new_order(r: NewOrderRequest, order_id: str, p: int, venue: str, at: str) -
     )
 
 
-_ENTRY = "\x00entry\x00"  # placeholder for the command entry id, which only Redis knows
-_ENTRY_JSON = json.dumps(_ENTRY)[1:-1]
+API = "api"  # the component name on the trail
 
-
-def _step(at: str, step: str, process: str, detail: dict[str, Any]) -> str:
-    """A trail step as the scripts store it (JSON object)."""
-    return json.dumps(
-        {"at": at, "step": step, "component": "api", "process": process, "detail": detail},
-        separators=(",", ":"),
-    )
-
-
-def _split_entry(step_json: str) -> tuple[str, str]:
-    """The step's JSON around the entry id placeholder (the script puts the id between)."""
-    before, after = step_json.rsplit(_ENTRY_JSON, 1)
-    return before, after
-
-
-_ENC = json.JSONEncoder(separators=(",", ":"))  # one encoder: json.dumps builds one per call
-_ENQ_AFTER = _split_entry(_step("", "enqueued", "", {"stream": "", "entry_id": _ENTRY}))[1]
+# the submit's trail steps (compact, as the scripts write theirs), from the one encoder's
+# templates: ``received`` takes (at, process, client order id, venue); ``enqueued`` stops at
+# the command entry id, which only Redis knows: submit.lua writes before + id + after
+_RECEIVED = trail.template("received", API, ("client_order_id", "venue"), compact=True)
+_ENQ_BEFORE, _ENQ_AFTER = trail.template(
+    "enqueued", API, ("stream", "entry_id"), compact=True, raw=("at", "entry_id")
+).rsplit("%s", 1)
 
 
 class _SecondText:
@@ -191,11 +181,12 @@ def _same(x: Any) -> Any:
 class _SubmitPlan:
     p: int
     cmd_key: str
-    mid_keys: tuple[Any, ...]  # KEYS[3..8] of submit.lua (str, or RespBulk on a single Redis)
-    halt_key: Any
-    account_venue: tuple[Any, Any]  # ARGV[3..4] of submit.lua
-    limits: tuple[Any, ...]  # ARGV[8..13] of submit.lua
-    p_arg: Any  # ARGV[25]
+    # str, or RespBulk on a single Redis; names: the layout gateway.calls.SUBMIT
+    mid_keys: tuple[Any, ...]  # k_account .. k_events
+    halt_key: Any  # k_halt
+    account_venue: tuple[Any, Any]  # a_account, a_venue
+    limits: tuple[Any, ...]  # a_max_quantity .. a_burst
+    p_arg: Any  # a_partition
     stream_json: str  # the command stream's name as a JSON string (the enqueued step)
 
 
@@ -346,7 +337,7 @@ class OrderGateway:
                     )
                 ),
                 p_arg=enc(p),
-                stream_json=_ENC.encode(cmd_key),
+                stream_json=_q(cmd_key),
             )
             if len(self._plans) >= 4096:
                 self._plans.clear()
@@ -354,13 +345,13 @@ class OrderGateway:
         return plan
 
     def _day_text(self, day: date) -> str:
-        """ARGV[14] of submit.lua: the trading day's ISO text, formatted once per day."""
+        """``a_day`` of submit.lua: the trading day's ISO text, formatted once per day."""
         if day != self._day[0]:
             self._day = (day, day.isoformat())
         return self._day[1]
 
     def _process_args(self, process: str) -> tuple[Any, Any]:
-        """ARGV[17..18] of submit.lua: the process name and the events stream's MAXLEN."""
+        """``a_process``, ``a_events_maxlen`` of submit.lua: the process name and the events stream's MAXLEN."""
         pair = self._proc_args.get(process)
         if pair is None:
             enc: Callable[[Any], Any] = resp_bulk if self._packs else _same
@@ -401,48 +392,44 @@ class OrderGateway:
         account = request.account
         cid = request.client_order_id
         qty = request.quantity
-        proc_json = _ENC.encode(process)
-        received = (
-            f'{{"at":"{at}","step":"received","component":"api","process":{proc_json},'
-            f'"detail":{{"client_order_id":{_ENC.encode(cid)},"venue":{_ENC.encode(venue)}}}}}'
-        )
-        enq_before = (
-            f'{{"at":"{at}","step":"enqueued","component":"api","process":{proc_json},'
-            f'"detail":{{"stream":{plan.stream_json},"entry_id":"'
-        )
+        proc_json = _q(process)
+        received = _RECEIVED % (at, proc_json, _q(cid), _q(venue))
+        enq_before = _ENQ_BEFORE % (at, proc_json, plan.stream_json)
         order_id = new_order_id(p)
+        # in the order of gateway.calls.SUBMIT (the script reads them by those names; a list
+        # literal is the hot path's cheapest builder; test_gw_submit_layout pins each name)
         skeys = [
-            keys.order(p, order_id),
-            keys.idempotency(p, account, cid),
-            *plan.mid_keys,
-            keys.trail(p, order_id),
-            plan.halt_key,
+            keys.order(p, order_id),  # k_order
+            keys.idempotency(p, account, cid),  # k_idempotency
+            *plan.mid_keys,  # k_account .. k_events
+            keys.trail(p, order_id),  # k_trail
+            plan.halt_key,  # k_halt
         ]
         args: list[Any] = [
-            order_id,
-            fingerprint(request, price),
-            *plan.account_venue,
-            side,
-            qty,
-            notional,
-            *plan.limits,
-            self._day_text(day),
-            encode_new_order(
+            order_id,  # a_order_id
+            fingerprint(request, price),  # a_fingerprint
+            *plan.account_venue,  # a_account, a_venue
+            side,  # a_side
+            qty,  # a_quantity
+            notional,  # a_notional
+            *plan.limits,  # a_max_quantity .. a_burst
+            self._day_text(day),  # a_day
+            encode_new_order(  # a_command
                 order_id, account, cid, request.symbol, side, otype, qty, price, tif, venue, at
             ),
-            at,
-            *self._process_args(process),
-            cid,
-            request.symbol,
-            otype,
-            price or "",
-            tif,
-            request.when_closed,
-            plan.p_arg,
+            at,  # a_at
+            *self._process_args(process),  # a_process, a_events_maxlen
+            cid,  # a_client_order_id
+            request.symbol,  # a_symbol
+            otype,  # a_type
+            price or "",  # a_price
+            tif,  # a_time_in_force
+            request.when_closed,  # a_when_closed
+            plan.p_arg,  # a_partition
             encode_submitted(order_id, account, request.symbol, side, qty, price, at),
-            received,
-            enq_before,
-            self._enq_after,
+            received,  # a_received
+            enq_before,  # a_enqueued_before
+            self._enq_after,  # a_enqueued_after
         ]
         return SubmitCall(request, process, now, p, venue, at, order_id, skeys, args, price)
 
@@ -563,25 +550,7 @@ class OrderGateway:
         order = await self.get(order_id, accounts=accounts)
         with redis_errors():
             entries = await self.redis.lrange(keys.trail(order.partition, order_id), 0, -1)
-        steps = []
-        for raw in entries:
-            try:
-                d = json.loads(raw)
-            except ValueError:
-                continue
-            detail = d.get("detail")
-            if not isinstance(detail, dict):  # cjson encodes an empty table as {} or []
-                detail = {}
-            steps.append(
-                TrailStep(
-                    str(d.get("at", "")),
-                    str(d.get("step", "")),
-                    str(d.get("component", "")),
-                    str(d.get("process", "")),
-                    detail,
-                )
-            )
-        return steps
+        return [s for s in map(trail.parse, entries) if s is not None]
 
     async def list_orders(
         self,
@@ -733,13 +702,13 @@ class OrderGateway:
 
     def _halt_targets(self, scope: HaltScope, target: str | None) -> tuple[list[int], str]:
         if scope == "all":
-            return list(range(self.P)), "all"
+            return list(range(self.P)), fields.HALT_ALL
         if not target:
             raise OrderError(ErrorCode.invalid_request, f"a {scope} halt needs a target", "target")
         if scope == "account":
-            return [keys.partition_of(target, self.P)], f"account:{target}"
+            return [keys.partition_of(target, self.P)], fields.halt_account(target)
         if scope == "venue":
-            return list(range(self.P)), f"venue:{target}"
+            return list(range(self.P)), fields.halt_venue(target)
         raise OrderError(ErrorCode.invalid_request, "scope must be account, venue or all", "scope")
 
     async def halt(
@@ -784,7 +753,7 @@ class OrderGateway:
                         calls.append(self._cancel_call(order, process))
                     results = await pipeline(
                         self.redis,
-                        [["EVALSHA", script.sha, len(k), *k, *a] for k, a in calls],
+                        [script.evalsha(k, a) for k, a in calls],
                     )
                     for (k, a), res in zip(calls, results, strict=True):
                         if isinstance(res, rexc.NoScriptError):

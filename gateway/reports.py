@@ -10,12 +10,10 @@ status only along the state machine in ``gateway/states.py``, and appends an eve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from json.encoder import encode_basestring_ascii as _q
 from typing import Any, Literal
 
 from redis import exceptions as rexc
@@ -24,35 +22,15 @@ from gateway import keys
 from gateway.ids import partition_of_order_id
 from gateway.model import OrderStatus, price_scaled, price_str, utc_iso
 from gateway.redis_compat import CHECKOUT_ARGS
+from gateway.resp import bulks_format, bulks_utf8, lens_utf8, str_bulks_format
 from gateway.scripts import Scripts, pipeline, redis_errors
 from gateway.states import OrderEvent
+from gateway.trail import detail_json, step_json
 
-_bulks2 = b"$%d\r\n%b\r\n" * 2
-_bulks3 = b"$%d\r\n%b\r\n" * 3
-
-
-_sbulks5 = "$%d\r\n%s\r\n" * 5
-_sbulks9 = "$%d\r\n%s\r\n" * 9
-_JSON = json.JSONEncoder(default=str)  # one encoder: json.dumps(default=...) builds one per call
-
-
-def detail_json(d: dict[str, Any]) -> str:
-    """``d`` as ``json.dumps`` writes it. Fast path for the flat str / int details the
-    connector attaches to every report (the general encoder cost ~3.5 us per report)."""
-    if not d:
-        return "{}"
-    parts = []
-    for k, v in d.items():
-        t = type(v)
-        if type(k) is not str:
-            return _JSON.encode(d)
-        if t is str:
-            parts.append(f"{_q(k)}: {_q(v)}")
-        elif t is int:
-            parts.append(f"{_q(k)}: {v}")
-        else:
-            return _JSON.encode(d)
-    return "{" + ", ".join(parts) + "}"
+_bulks2 = bulks_format(2)
+_bulks3 = bulks_format(3)
+_sbulks5 = str_bulks_format(5)
+_sbulks9 = str_bulks_format(9)
 
 
 def _key_prefixes(p: int) -> tuple[str, str, str, str, str]:
@@ -65,20 +43,6 @@ def _key_prefixes(p: int) -> tuple[str, str, str, str, str]:
         keys.account_open(p, ""),
         keys.trail(p, ""),
     )
-
-
-def _bulks_utf8(*items: str) -> bytes:
-    """RESP bulk strings of ``items`` encoded as UTF-8 (lengths in bytes)."""
-    return b"$%d\r\n%b\r\n" * len(items) % _lens(*items)
-
-
-def _lens(*items: str) -> tuple[int | bytes, ...]:
-    """(len, bytes, len, bytes, ...) of UTF-8 encoded ``items``: the values of a ``_bulksN``."""
-    out: list[int | bytes] = []
-    for s in items:
-        b = s.encode()
-        out += (len(b), b)
-    return tuple(out)
 
 
 Outcome = Literal[
@@ -210,9 +174,9 @@ class ReportApplier:
         ``_call_args`` (pinned by a unit test)."""
         n = len(idx)
         ko, ke, ka, kao, kt = self._prefixes(p)
-        kparts: list[bytes] = [_bulks2 % _lens(keys.open_orders(p), keys.events(p))]
+        kparts: list[bytes] = [_bulks2 % lens_utf8(keys.open_orders(p), keys.events(p))]
         aparts: list[bytes] = [
-            _bulks3 % _lens(self.process, self.component, str(self.events_maxlen))
+            _bulks3 % lens_utf8(self.process, self.component, str(self.events_maxlen))
         ]
         for i in idx:
             r = reports[i]
@@ -229,7 +193,7 @@ class ReportApplier:
             text = _sbulks5 % (
                 len(k1), k1, len(k2), k2, len(k3), k3, len(k4), k4, len(k5), k5
             )  # fmt: skip
-            kparts.append(text.encode() if text.isascii() else _bulks_utf8(k1, k2, k3, k4, k5))
+            kparts.append(text.encode() if text.isascii() else bulks_utf8(k1, k2, k3, k4, k5))
             text = _sbulks9 % (
                 len(a1), a1, len(a2), a2, len(a3), a3, len(scaled), scaled, len(px_text), px_text,
                 len(a6), a6, len(a7), a7, len(a8), a8, len(a9), a9,
@@ -237,14 +201,10 @@ class ReportApplier:
             aparts.append(
                 text.encode()
                 if text.isascii()
-                else _bulks_utf8(a1, a2, a3, scaled, px_text, a6, a7, a8, a9)
+                else bulks_utf8(a1, a2, a3, scaled, px_text, a6, a7, a8, a9)
             )
-        head = b"*%d\r\n$7\r\nEVALSHA\r\n$40\r\n%s\r\n" % (
-            3 + 5 + 14 * n,
-            self.scripts.apply_report.sha.encode(),
-        )
-        nkeys = b"%d" % (2 + 5 * n)
-        return b"".join([head, b"$%d\r\n%s\r\n" % (len(nkeys), nkeys), *kparts, *aparts])
+        head = self.scripts.apply_report.evalsha_head(2 + 5 * n, 3 + 9 * n)
+        return b"".join([head, *kparts, *aparts])
 
     def _prefixes(self, p: int) -> tuple[str, str, str, str, str]:
         got = self._prefix_cache.get(p)
@@ -364,11 +324,11 @@ class ReportApplier:
         accounts = await self._accounts(reports)
         groups = self._groups(reports, accounts)
         now = utc_iso(self.clock())
-        sha = self.scripts.apply_report.sha
+        script = self.scripts.apply_report
         commands = []
         for p, idx in groups:
             skeys, args = self._call_args(p, idx, reports, accounts, now)
-            commands.append(["EVALSHA", sha, len(skeys), *skeys, *args])
+            commands.append(script.evalsha(skeys, args))
         results = await pipeline(self.redis, commands) if commands else []
         for (p, idx), res in zip(groups, results, strict=True):
             await self._collect(res, p, idx, reports, accounts, now, out)
@@ -402,14 +362,5 @@ class ReportApplier:
         with redis_errors():
             await self.redis.rpush(
                 keys.trail(p, order_id),
-                json.dumps(
-                    {
-                        "at": at or utc_iso(self.clock()),
-                        "step": step,
-                        "component": self.component,
-                        "process": self.process,
-                        "detail": detail or {},
-                    },
-                    default=str,
-                ),
+                step_json(at or utc_iso(self.clock()), step, self.component, self.process, detail),
             )

@@ -1,7 +1,8 @@
 """The Lua scripts that change order state: loaded once, called by SHA.
 
 Each script in ``gateway/lua/`` is the shared prelude (``_lib.lua``, with the state machine
-table generated from ``gateway/states.py``) followed by its body. ``call`` uses EVALSHA and
+table and terminal set generated from ``gateway/states.py``, field names from
+``gateway/fields.py``) followed by its body. ``call`` uses EVALSHA and
 falls back to EVAL on NOSCRIPT (a restarted or failed-over Redis forgets loaded scripts), which
 also caches the script again on that node.
 """
@@ -18,11 +19,14 @@ from typing import Any, Protocol
 
 from redis import exceptions as rexc
 
+from gateway.calls import BY_SCRIPT
 from gateway.errors import ErrorCode, OrderError
+from gateway.fields import lua_constants
 from gateway.redis_compat import CHECKOUT_ARGS
-from gateway.resp import _bulk, _pack_into, pack_commands
+from gateway.resp import _pack_into, command_head, pack_commands
 from gateway.resp_pipe import RespPipe
-from gateway.states import lua_table
+from gateway.states import lua_table, lua_terminal
+from gateway.trail import lua_step
 
 LUA_DIR = Path(__file__).parent / "lua"
 NAMES = ("submit", "cancel", "replace", "apply_report")
@@ -41,25 +45,60 @@ UNAVAILABLE = (
 )
 
 
+def prelude() -> str:
+    """``_lib.lua`` with its generated parts: the state table, the terminal set, the shared
+    field names, the trail-step encoder."""
+    return (
+        (LUA_DIR / "_lib.lua")
+        .read_text()
+        .replace("__STATE_TABLE__", lua_table())
+        .replace("__TERMINAL__", lua_terminal())
+        .replace("__FIELDS__", lua_constants())
+        .replace("__TRAIL_STEP__", lua_step())
+    )
+
+
 def source(name: str) -> str:
-    prelude = (LUA_DIR / "_lib.lua").read_text().replace("__STATE_TABLE__", lua_table())
-    return prelude + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+    """The prelude, the named KEYS / ARGV locals of the script's layout (``gateway.calls``)
+    if it has one, then its body."""
+    layout = BY_SCRIPT.get(name)
+    names = layout.lua_locals() + "\n" if layout is not None else ""
+    return prelude() + "\n" + names + (LUA_DIR / f"{name}.lua").read_text()
 
 
 class Script:
-    def __init__(self, name: str) -> None:
+    """One Lua script, the project's only loader: its source, its SHA, its calls by SHA.
+
+    ``Script(name)`` is one of ``gateway/lua/`` with the shared prelude; ``Script(name, dir)``
+    a script of another component's own folder (``connector/lua/``), read as it is."""
+
+    def __init__(self, name: str, lua_dir: Path | None = None) -> None:
         self.name = name
-        self.source = source(name)
+        self.source = source(name) if lua_dir is None else (lua_dir / f"{name}.lua").read_text()
         self.sha = hashlib.sha1(self.source.encode()).hexdigest()
         self._heads: dict[tuple[int, int], bytes] = {}
+
+    def evalsha(self, keys: Sequence[Any], args: Sequence[Any]) -> list[Any]:
+        """The EVALSHA command as a list, for ``pipeline``."""
+        return ["EVALSHA", self.sha, len(keys), *keys, *args]
+
+    def eval(self, keys: Sequence[Any], args: Sequence[Any]) -> list[Any]:
+        """The EVAL command as a list (after NOSCRIPT: runs the script and caches it again)."""
+        return ["EVAL", self.source, len(keys), *keys, *args]
+
+    async def load(self, redis: Any) -> None:
+        """SCRIPT LOAD, checking Redis hashed the source as we did."""
+        sha = await redis.script_load(self.source)
+        if isinstance(sha, bytes):
+            sha = sha.decode()
+        if sha != self.sha:
+            raise RuntimeError(f"Redis hashed {self.name}.lua differently: {sha} != {self.sha}")
 
     def evalsha_head(self, n_keys: int, n_args: int) -> bytes:
         """RESP of ``*<3+n> EVALSHA <sha> <n_keys>``: what precedes the keys and arguments."""
         head = self._heads.get((n_keys, n_args))
         if head is None:
-            head = b"*%d\r\n" % (3 + n_keys + n_args) + b"".join(
-                _bulk(a) for a in ("EVALSHA", self.sha, n_keys)
-            )
+            head = command_head(3 + n_keys + n_args, "EVALSHA", self.sha, n_keys)
             self._heads[(n_keys, n_args)] = head
         return head
 
@@ -102,11 +141,7 @@ class Scripts:
     async def load(self, redis: Any) -> None:
         with redis_errors():
             for s in self.by_name.values():
-                sha = await redis.script_load(s.source)
-                if isinstance(sha, bytes):
-                    sha = sha.decode()
-                if sha != s.sha:
-                    raise RuntimeError(f"Redis hashed {s.name}.lua differently: {sha} != {s.sha}")
+                await s.load(redis)
 
 
 @contextlib.contextmanager
@@ -366,10 +401,7 @@ class Batcher:
                 commands: list[Sequence[Any]] = [()] * (len(batch) + len(wait))
             else:
                 packed = None
-                commands = [
-                    ("EVALSHA", script.sha, len(keys), *keys, *args)
-                    for script, keys, args, _ in batch
-                ]
+                commands = [script.evalsha(keys, args) for script, keys, args, _ in batch]
                 commands += wait
             results = await pipeline(self.redis, commands, packed)
         except BaseException as exc:  # connection lost, cancelled: every caller hears it
@@ -412,7 +444,7 @@ class Batcher:
     ) -> tuple[Any, int]:
         """After NOSCRIPT (a restarted or failed-over Redis): load the script, send the call
         again (and its WAIT on the same connection)."""
-        await self.redis.script_load(script.source)
+        await script.load(self.redis)
         wait = self._wait()
         replies = await pipeline(
             self.redis,

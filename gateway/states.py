@@ -1,9 +1,9 @@
 """The order state machine, as one table ``{(status, event): next_status}``.
 
 Reading the table is reading the lifecycle. A pair not in the table is refused with
-``InvalidTransition``. The Lua scripts enforce the same table: ``lua_table()`` renders it and
-the script loader splices it into every script that changes status (see ``gateway/scripts.py``),
-and a test checks the two agree.
+``InvalidTransition``. The Lua scripts enforce the same table: ``lua_table()`` renders it (and
+``lua_terminal()`` the terminal statuses of ``model.TERMINAL``) and the script loader splices
+them into every script that changes status (see ``gateway/scripts.py``); tests check they agree.
 
 Two rules besides the table, applied identically in Python and Lua:
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from gateway.model import TERMINAL
 from gateway.model import OrderStatus as S
 
 
@@ -99,3 +100,8 @@ def lua_table() -> str:
     """The table as a Lua expression ``{["status|event"] = "next", ...}``, sorted."""
     rows = sorted(f'["{s.value}|{e.value}"]="{n.value}"' for (s, e), n in TABLE.items())
     return "{" + ",".join(rows) + "}"
+
+
+def lua_terminal() -> str:
+    """``model.TERMINAL`` as a Lua set ``{canceled=true, ...}``, sorted."""
+    return "{" + ",".join(f"{s.value}=true" for s in sorted(TERMINAL)) + "}"

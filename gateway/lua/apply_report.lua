@@ -124,7 +124,7 @@ local function apply_one(k, a)
     updates[#updates + 1] = reason
   end
   if ARGV[a + 8] ~= '' and event == 'replaced' then
-    updates[#updates + 1] = 'clordid'
+    updates[#updates + 1] = F_CLORDID
     updates[#updates + 1] = ARGV[a + 8]
   end
   redis.call('HSET', K_ORDER, unpack(updates))

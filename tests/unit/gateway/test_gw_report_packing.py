@@ -11,9 +11,10 @@ import pytest
 
 from gateway import keys
 from gateway.ids import new_order_id, partition_of_order_id
-from gateway.reports import ExecReport, ReportApplier, _key_prefixes, detail_json
+from gateway.reports import ExecReport, ReportApplier, _key_prefixes
 from gateway.scripts import pack_commands
 from gateway.states import OrderEvent
+from gateway.trail import detail_json
 
 
 def _generic(applier: ReportApplier, p: int, idx, reports, accounts, now) -> bytes:

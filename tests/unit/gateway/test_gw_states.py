@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from gateway.fields import lua_constants
 from gateway.model import TERMINAL, OrderStatus
 from gateway.scripts import source
 from gateway.states import TABLE, InvalidTransition, OrderEvent, lua_table, transition
@@ -92,3 +93,20 @@ def test_lua_table_agrees_with_python_table():
 def test_lua_table_is_spliced_into_every_script():
     for name in ("submit", "cancel", "replace", "apply_report"):
         assert lua_table() in source(name)
+
+
+def test_lua_terminal_set_is_model_terminal():
+    text = source("cancel")
+    body = re.search(r"local TERMINAL = (\{.*?\})\n", text)
+    assert body, "TERMINAL set not found in the generated Lua"
+    assert set(re.findall(r"([a-z_]+)=true", body.group(1))) == {s.value for s in TERMINAL}
+
+
+def test_lua_spells_no_shared_field_name_itself():
+    """Halt and ClOrdID field names come from gateway/fields.py, spliced into the prelude."""
+    for name in ("submit", "cancel", "replace", "apply_report"):
+        text = source(name)
+        assert lua_constants() in text
+        body = text.split(lua_constants(), 1)[1]
+        for spelled in ("'clordid'", "'all'", "'venue:'", "'account:'"):
+            assert spelled not in body, (name, spelled)

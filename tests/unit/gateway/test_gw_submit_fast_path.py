@@ -26,9 +26,10 @@ from gateway.codec import (
 from gateway.config import GatewayConfig
 from gateway.errors import OrderError
 from gateway.model import NewOrderRequest, OrderType, Side, TimeInForce, utc_iso
-from gateway.orders import _ENQ_AFTER, _ENTRY, OrderGateway, _split_entry, _step, _utc_iso
+from gateway.orders import _ENQ_AFTER, OrderGateway, _utc_iso
 from gateway.refdata import ReferenceData
 from gateway.routing import RoutingTable
+from gateway.trail import step_json
 from gateway.validation import NewOrderValidator, parse_new_order, validate_new_order
 
 REF = ReferenceData.load()
@@ -110,10 +111,15 @@ def test_fast_utc_timestamp_follows_the_second_in_any_order_of_calls():
 
 
 def test_enqueued_step_tail_is_what_the_general_step_leaves_after_the_entry_id():
-    full = _step(
-        "2026-11-27T01:00:00.000000Z", "enqueued", "api@h:1", {"stream": "s", "entry_id": _ENTRY}
+    full = step_json(
+        "2026-11-27T01:00:00.000000Z",
+        "enqueued",
+        "api",
+        "api@h:1",
+        {"stream": "s", "entry_id": "1-0"},
+        compact=True,
     )
-    assert _split_entry(full)[1] == _ENQ_AFTER
+    assert full.endswith('"1-0' + _ENQ_AFTER)
 
 
 @pytest.mark.parametrize("seq", [0, 35, 36, 1295, 1296, 36**4 - 1, 36**4, 36**5 - 2])
@@ -239,7 +245,7 @@ def test_fingerprint_text_is_the_stored_one():
 
 def test_trail_steps_of_a_prepared_submit_are_the_general_steps():
     """The submit writes its received / enqueued steps from templates: the same JSON as
-    ``_step``, escapes included (a quote in the client order id, non-ASCII in the process)."""
+    ``trail.step_json``, escapes included (a quote in the client order id, non-ASCII in the process)."""
     gateway = OrderGateway(redis.Redis(), GatewayConfig(), REF, clock=lambda: CONTINUOUS)
     cid, process = 'q"\\-1', "api@h\u00e9st:1"
     call = gateway.prepare_submit(
@@ -247,7 +253,9 @@ def test_trail_steps_of_a_prepared_submit_are_the_general_steps():
     )
     received, enqueued_before = call.args[-3:-1]
     detail = {"client_order_id": cid, "venue": call.venue}
-    assert received == _step(call.at, "received", process, detail)
+    assert received == step_json(call.at, "received", "api", process, detail, compact=True)
     stream = keys.cmd_stream(call.p, call.venue)
-    enqueued = _step(call.at, "enqueued", process, {"stream": stream, "entry_id": "1-0"})
+    enqueued = step_json(
+        call.at, "enqueued", "api", process, {"stream": stream, "entry_id": "1-0"}, compact=True
+    )
     assert enqueued_before + "1-0" + _ENQ_AFTER == enqueued
