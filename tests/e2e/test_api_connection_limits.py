@@ -104,7 +104,7 @@ async def test_an_incomplete_head_is_answered_408_after_the_request_timeout(
     finally:
         writer.close()
     assert data.startswith(b"HTTP/1.1 408 ") and b'"request_timeout"' in data
-    assert TIMEOUT <= took < TIMEOUT * 1.5 + 2
+    assert 0.9 * TIMEOUT <= took < TIMEOUT * 1.5 + 2  # clocks and timer granularity
 
 
 async def test_an_incomplete_body_is_closed_after_the_request_timeout(
@@ -116,7 +116,7 @@ async def test_an_incomplete_body_is_closed_after_the_request_timeout(
         _, took = await closed_after(reader)
     finally:
         writer.close()
-    assert TIMEOUT <= took < TIMEOUT * 1.5 + 2
+    assert 0.9 * TIMEOUT <= took < TIMEOUT * 1.5 + 2  # clocks and timer granularity
 
 
 async def test_slowloris_connections_are_all_closed(strict_api: ApiProcess) -> None:
@@ -154,7 +154,9 @@ async def test_a_connection_that_never_sends_is_closed_after_the_keep_alive_time
         data, took = await closed_after(reader)
     finally:
         writer.close()
-    assert data == b"" and TIMEOUT <= took < TIMEOUT * 1.5 + 2
+    # the server's clock starts at its accept, a little before ours (and timers fire on the
+    # event loop's millisecond clock): "after the keep-alive time" within that
+    assert data == b"" and 0.9 * TIMEOUT <= took < TIMEOUT * 1.5 + 2
 
 
 async def test_an_idle_keep_alive_connection_is_closed_as_configured(
